@@ -13,11 +13,15 @@ public static class EdgeApp
 {
     public const string DefaultConfigPath = "config/edge.json";
 
-    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    /// <param name="args">Command-line arguments; <c>--config PATH</c> picks the configuration file.</param>
+    /// <param name="configureConfiguration">Adds sources above all others (tests use it), before services are added.</param>
+    /// <param name="configure">Changes services and logging after the edge's own registrations.</param>
+    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configureConfiguration = null, Action<WebApplicationBuilder>? configure = null)
     {
         var (configPath, explicitPath, rest) = ReadConfigArgument(args);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = rest });
         AddConfigFile(builder.Configuration, configPath, explicitPath);
+        configureConfiguration?.Invoke(builder.Configuration);
 
         builder.Services.AddEdge(builder.Configuration);
         configure?.Invoke(builder);
