@@ -15,6 +15,22 @@ internal sealed class ChannelRoleMap
         }
     }
 
+    /// <summary>Whether a role of the client names this channel: a role-gated channel is granted by the role itself.</summary>
+    public bool GrantedByRole(string channel, IReadOnlySet<string> roles)
+    {
+        var matched = false;
+        foreach (var (pattern, _, _) in _entries)
+        {
+            if (pattern.Allows(channel))
+            {
+                matched = true;
+                break;
+            }
+        }
+
+        return matched && MissingRoles(channel, roles) is null;
+    }
+
     /// <summary>Null when <paramref name="roles"/> may read <paramref name="channel"/>; otherwise the roles it needs.</summary>
     public string[]? MissingRoles(string channel, IReadOnlySet<string> roles)
     {

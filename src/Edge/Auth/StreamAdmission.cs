@@ -80,7 +80,7 @@ internal static class StreamAdmissionResolver
                 continue;
             }
 
-            if (template.IsParameterized && identity.Channels is { } pathGrant && !pathGrant.Allows(channel))
+            if (template.IsParameterized && identity.Channels is { } pathGrant && !pathGrant.Allows(channel) && !roles.GrantedByRole(channel, identity.Roles))
             {
                 refusal = StreamRefusal.Permanent(StatusCodes.Status403Forbidden, "channel-not-granted", $"The channel '{Printable(channel)}' is not granted to you.");
                 return null;
@@ -119,7 +119,7 @@ internal static class StreamAdmissionResolver
                         return null;
                     }
 
-                    if (!personal && identity.Channels is { } grant && !grant.Allows(part))
+                    if (!personal && identity.Channels is { } grant && !grant.Allows(part) && !roles.GrantedByRole(part, identity.Roles))
                     {
                         refusal = StreamRefusal.Permanent(StatusCodes.Status403Forbidden, "channel-not-granted", $"The channel '{Printable(part)}' is not granted to you.");
                         return null;

@@ -20,6 +20,7 @@ public sealed class StreamAuthOptions
     /// Channel patterns (exact names or <c>prefix.*</c>) mapped to the roles that may read them, any
     /// one of which suffices, e.g. <c>{"notify.i18n_debug": ["admin"]}</c>. A requested channel the
     /// client lacks the role for is answered 403; a stream default channel is silently left out.
+    /// Holding the role grants the channel even when the channels claim does not list it.
     /// </summary>
     public Dictionary<string, List<string>> ChannelRoles { get; set; } = new(StringComparer.Ordinal);
 
