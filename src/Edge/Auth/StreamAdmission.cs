@@ -112,6 +112,12 @@ internal static class StreamAdmissionResolver
                         return null;
                     }
 
+                    if (part.Contains('*', StringComparison.Ordinal))
+                    {
+                        refusal = StreamRefusal.Permanent(StatusCodes.Status400BadRequest, "wildcard-channel", $"The channel '{Printable(part)}' in '{queryName}' is a pattern; ask for channels by name.");
+                        return null;
+                    }
+
                     var personal = part.StartsWith("user:", StringComparison.Ordinal) || part.StartsWith("session:", StringComparison.Ordinal);
                     if (personal && !IsOwnPersonalChannel(part, userId, sessionId))
                     {
