@@ -1,6 +1,7 @@
 using System.Net;
 using Edge.Testing;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Edge.Tests.Functional;
 using Xunit;
 using static Edge.Tests.Auth.AuthAssert;
@@ -44,6 +45,18 @@ public sealed class JwtAuthTests
         await client.ReadFrameAsync(Wait);
         using var _ = await edge.PublishAsync("""{"userId":"carol","data":"hi"}""");
         Assert.Equal("hi", (await client.ReadEventAsync(Wait)).Data);
+    }
+
+    [Fact]
+    public async Task Base64Secret_Admits()
+    {
+        var bytes = System.Security.Cryptography.RandomNumberGenerator.GetBytes(48);
+        await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default(
+            ("Edge:Streams:events:Auth:Mode", "Jwt"),
+            ("Edge:Streams:events:Auth:Jwt:Secrets:0", "base64:" + Convert.ToBase64String(bytes))));
+        var token = TestTokens.Create(sub: "alice", key: new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(bytes));
+        await using var client = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events", headers: TestTokens.Bearer(token));
+        Assert.Equal(HttpStatusCode.OK, client.StatusCode);
     }
 
     [Fact]
@@ -210,6 +223,30 @@ public sealed class JwtAuthTests
 
         using var _ = await edge.PublishAsync("""{"userId":"bob","data":"still here"}""");
         Assert.Equal("still here", (await other.ReadEventAsync(Wait)).Data);
+    }
+
+    [Fact]
+    public async Task TokenExpiry_FollowsTheHostsTimeProvider()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var edge = await EdgeTestHost.StartAsync(
+            TestSettings.Default(TestTokens.JwtStream()),
+            configureServices: services => services.AddSingleton<TimeProvider>(clock));
+        await using var client = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events", headers: TestTokens.Bearer(TestTokens.Create(sub: "alice", expiresIn: TimeSpan.FromMinutes(30))));
+        Assert.Equal(HttpStatusCode.OK, client.StatusCode);
+        await client.ReadFrameAsync(Wait);
+
+        clock.Advance(TimeSpan.FromMinutes(29));
+        using (var _ = await edge.PublishAsync("""{"userId":"alice","data":"before expiry"}"""))
+        {
+            Assert.Equal("before expiry", (await client.ReadEventAsync(Wait)).Data);
+        }
+
+        clock.Advance(TimeSpan.FromMinutes(2));
+        var error = await client.ReadEventAsync(Wait);
+        Assert.Equal(("error", """{"error":"Unauthorized","code":401,"reason":"token-expired"}"""), (error.Event, error.Data));
+        await client.WaitForEndAsync(Wait);
+        Assert.True(client.Ended);
     }
 
     [Fact]
