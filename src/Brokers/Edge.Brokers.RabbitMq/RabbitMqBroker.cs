@@ -29,6 +29,7 @@ public sealed class RabbitMqBroker : IEventBroker
     private volatile OpenedLog? _opened;
     private volatile string? _historyLost;
     private long _knownHead;
+    private long _lastYielded = -1;
 
     public RabbitMqBroker(IOptions<RabbitMqBrokerOptions> options, ILogger<RabbitMqBroker>? logger = null, TimeProvider? timeProvider = null)
     {
@@ -81,6 +82,7 @@ public sealed class RabbitMqBroker : IEventBroker
             _opened = new OpenedLog(epoch, head);
             _historyLost = null;
             Interlocked.Exchange(ref _knownHead, head);
+            Interlocked.Exchange(ref _lastYielded, -1);
             Log.Opened(_logger, _options.StreamName, epoch, head);
             return new LogSnapshot(epoch, [head]);
         }
@@ -95,10 +97,23 @@ public sealed class RabbitMqBroker : IEventBroker
     public async IAsyncEnumerable<BrokerRecord> SubscribeAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var opened = _opened ?? throw new InvalidOperationException("OpenAsync must complete before SubscribeAsync.");
+        if (_historyLost is { } lost)
+        {
+            throw new BrokerUnavailableException($"The history of stream '{_options.StreamName}' was lost ({lost}); reopen the broker.");
+        }
+
         var lookBack = _options.LookBack;
         long resume;
         object start;
-        if (lookBack.Age > TimeSpan.Zero)
+        var lastYielded = Interlocked.Read(ref _lastYielded);
+        if (lastYielded >= 0)
+        {
+            // A new subscription after a failed one continues the instance's feed; the last record
+            // is yielded again in case the caller failed while handling it (it drops what it has).
+            resume = lastYielded;
+            start = resume;
+        }
+        else if (lookBack.Age > TimeSpan.Zero)
         {
             resume = 0;
             start = new AmqpTimestamp((_time.GetUtcNow() - lookBack.Age).ToUnixTimeSeconds());
@@ -125,10 +140,10 @@ public sealed class RabbitMqBroker : IEventBroker
                 var reader = session.Reader;
                 if (!reader.TryRead(out var delivery))
                 {
-                    var lost = await WaitForDeliveryAsync(reader, cancellationToken).ConfigureAwait(false);
-                    if (lost is not null)
+                    var ended = await WaitForDeliveryAsync(reader, cancellationToken).ConfigureAwait(false);
+                    if (ended is not null)
                     {
-                        Log.FeedInterrupted(_logger, _options.StreamName, resume - 1, lost, 0);
+                        Log.FeedInterrupted(_logger, _options.StreamName, resume - 1, ended, 0);
                         await session.DisposeAsync().ConfigureAwait(false);
                         session = null;
                     }
@@ -145,6 +160,7 @@ public sealed class RabbitMqBroker : IEventBroker
                 resume = delivery.Offset + 1;
                 numeric = true;
                 RaiseKnownHead(resume);
+                Interlocked.Exchange(ref _lastYielded, delivery.Offset);
                 yield return delivery.ToRecord();
             }
         }
