@@ -1,0 +1,382 @@
+using System.Diagnostics;
+using System.Text;
+using Edge.Brokers.RabbitMq.Tests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Edge.Brokers.RabbitMq.Tests;
+
+/// <summary>What the RabbitMQ broker does beyond the shared contract: outages, topology, epochs, look-back.</summary>
+[Collection(RabbitMqCollection.Name)]
+[Trait("Category", "RabbitMq")]
+public sealed class RabbitMqBrokerTests(RabbitMqFixture rabbit, ITestOutputHelper output)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    private static string NewStream() => "edge-test-" + Guid.NewGuid().ToString("N")[..12];
+
+    private static BrokerMessage Message(string channel, string text, string? id = null)
+    {
+        id ??= Guid.NewGuid().ToString("N");
+        return new BrokerMessage(channel, id, Encoding.UTF8.GetBytes($$"""{"id":"{{id}}","channel":"{{channel}}","event":"message","data":"{{text}}"}"""));
+    }
+
+    [Fact]
+    public async Task BrokerRestart_DuringSteadyPublish_EveryConfirmedMessageIsYieldedOnceInOrder()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await using var reader = rabbit.CreateBroker(stream);
+        await using var publisher = rabbit.CreateBroker(stream);
+        await reader.OpenAsync(cts.Token);
+        await publisher.OpenAsync(cts.Token);
+
+        var received = new List<(long Offset, string? Id)>();
+        var receivedLock = new object();
+        using var feedCts = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+        var feed = Task.Run(async () =>
+        {
+            await foreach (var record in reader.SubscribeAsync(feedCts.Token))
+            {
+                lock (receivedLock)
+                {
+                    received.Add((record.Offset, record.MessageId));
+                }
+            }
+        });
+
+        var confirmed = new List<string>();
+        var failed = 0;
+        var healthDuringOutage = (BrokerHealth?)null;
+        using var publishing = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+        var publish = Task.Run(async () =>
+        {
+            for (var i = 0; !publishing.IsCancellationRequested; i++)
+            {
+                var id = "m" + i.ToString("D6");
+                try
+                {
+                    await publisher.PublishAsync([Message("orders", "n" + i, id)], cts.Token);
+                    confirmed.Add(id);
+                }
+                catch (BrokerUnavailableException)
+                {
+                    failed++;
+                    await Task.Delay(20, cts.Token);
+                }
+            }
+        });
+
+        await Task.Delay(1500, cts.Token);
+        await rabbit.StopAppAsync(cts.Token);
+        await Task.Delay(1000, cts.Token);
+        healthDuringOutage = reader.Health;
+        await Task.Delay(1000, cts.Token);
+        await rabbit.StartAppAsync(cts.Token);
+        await WaitUntilAsync(() => Volatile.Read(ref failed) > 0 && confirmed.Count > 0 && reader.Health.IsAvailable, cts.Token);
+        await Task.Delay(2000, cts.Token);
+        await publishing.CancelAsync();
+        await publish.WaitAsync(Timeout, cts.Token);
+
+        var expected = confirmed.ToHashSet();
+        await WaitUntilAsync(() => { lock (receivedLock) { return expected.IsSubsetOf(received.Select(r => r.Id!)); } }, cts.Token);
+        await Task.Delay(500, cts.Token);
+        await feedCts.CancelAsync();
+        await Record.ExceptionAsync(() => feed.WaitAsync(Timeout));
+
+        output.WriteLine($"confirmed {confirmed.Count}, failed during the outage {failed}, received {received.Count}");
+        Assert.False(healthDuringOutage!.IsAvailable);
+        Assert.True(failed > 0, "no publish failed while the node was stopped");
+        var offsets = received.Select(r => r.Offset).ToList();
+        Assert.Equal(offsets.Order(), offsets);
+        Assert.Equal(offsets.Count, offsets.Distinct().Count());
+        var ids = received.Select(r => r.Id!).ToList();
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.Equal(ids.Order(StringComparer.Ordinal), ids);
+        Assert.Subset(ids.ToHashSet(), expected);
+    }
+
+    [Fact]
+    public async Task PublishDuringOutage_ThrowsBrokerUnavailableQuickly_AndHealthReportsIt()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await using var broker = rabbit.CreateBroker(stream);
+        await broker.OpenAsync(cts.Token);
+        await broker.PublishAsync([Message("orders", "before")], cts.Token);
+
+        await rabbit.StopAppAsync(cts.Token);
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            await Assert.ThrowsAsync<BrokerUnavailableException>(() => broker.PublishAsync([Message("orders", "during")], cts.Token));
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(6), $"publishing took {watch.Elapsed} to fail");
+            watch.Restart();
+            await Assert.ThrowsAsync<BrokerUnavailableException>(() => broker.PublishAsync([Message("orders", "during-again")], cts.Token));
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(6), $"publishing again took {watch.Elapsed} to fail");
+            Assert.False(broker.Health.IsAvailable);
+            Assert.DoesNotContain("guest:guest", broker.Health.Reason, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await rabbit.StartAppAsync(cts.Token);
+        }
+
+        await WaitUntilAsync(async () =>
+        {
+            try
+            {
+                await broker.PublishAsync([Message("orders", "after")], cts.Token);
+                return true;
+            }
+            catch (BrokerUnavailableException)
+            {
+                return false;
+            }
+        }, cts.Token);
+        Assert.True(broker.Health.IsAvailable);
+    }
+
+    [Fact]
+    public async Task ExchangeBoundToTheStream_DeliversABrokerNativePublishersMessages()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(Timeout);
+        await using var broker = rabbit.CreateBroker(stream);
+        await broker.OpenAsync(cts.Token);
+        await using var feed = broker.SubscribeAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+
+        var body = Encoding.UTF8.GetBytes("""{"channel":"orders","event":"shipped","data":{"order":12345}}""");
+        await rabbit.PublishRawAsync(stream, body, "native-1", exchange: stream + ".x", cancellationToken: cts.Token);
+
+        Assert.True(await feed.MoveNextAsync().AsTask().WaitAsync(Timeout, cts.Token));
+        Assert.Equal(body, feed.Current.Body.ToArray());
+        Assert.Equal("native-1", feed.Current.MessageId);
+        Assert.Equal(0, feed.Current.Partition);
+    }
+
+    [Fact]
+    public async Task MalformedAndOversizedBodies_PassThrough_AndTheFeedContinues()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(Timeout);
+        await using var broker = rabbit.CreateBroker(stream);
+        await broker.OpenAsync(cts.Token);
+        await using var feed = broker.SubscribeAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+
+        var oversized = new byte[3 * 1024 * 1024];
+        Random.Shared.NextBytes(oversized);
+        byte[][] bodies =
+        [
+            Encoding.UTF8.GetBytes("{not json"),
+            [],
+            oversized,
+            Encoding.UTF8.GetBytes("""{"event":"no channel"}"""),
+        ];
+        foreach (var body in bodies)
+        {
+            await rabbit.PublishRawAsync(stream, body, cancellationToken: cts.Token);
+        }
+
+        await broker.PublishAsync([Message("orders", "valid-after")], cts.Token);
+
+        foreach (var body in bodies)
+        {
+            Assert.True(await feed.MoveNextAsync().AsTask().WaitAsync(Timeout, cts.Token));
+            Assert.Equal(body, feed.Current.Body.ToArray());
+        }
+
+        Assert.True(await feed.MoveNextAsync().AsTask().WaitAsync(Timeout, cts.Token));
+        Assert.Contains("valid-after", Encoding.UTF8.GetString(feed.Current.Body.Span), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Epoch_ChangesWhenTheStreamIsDeletedAndRecreated()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(Timeout);
+        string first;
+        await using (var broker = rabbit.CreateBroker(stream))
+        {
+            first = (await broker.OpenAsync(cts.Token)).Epoch;
+            await broker.PublishAsync([Message("orders", "a"), Message("orders", "b")], cts.Token);
+        }
+
+        await rabbit.DeleteStreamAsync(stream, cts.Token);
+
+        await using var again = rabbit.CreateBroker(stream);
+        var second = await again.OpenAsync(cts.Token);
+        Assert.NotEqual(first, second.Epoch);
+        Assert.Equal(0, second.NextOffsets[0]);
+
+        await using var third = rabbit.CreateBroker(stream);
+        Assert.Equal(second.Epoch, (await third.OpenAsync(cts.Token)).Epoch);
+    }
+
+    [Fact]
+    public async Task Epoch_ChangesWhenTheStreamWasRecreatedBehindTheEdgesBack()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(Timeout);
+        string first;
+        await using (var broker = rabbit.CreateBroker(stream))
+        {
+            first = (await broker.OpenAsync(cts.Token)).Epoch;
+            await broker.PublishAsync([.. Enumerable.Range(0, 5).Select(i => Message("orders", "x" + i))], cts.Token);
+        }
+
+        // Reopening records the head it saw (5); an operator then re-creates the stream by hand.
+        await using (var broker = rabbit.CreateBroker(stream))
+        {
+            Assert.Equal(first, (await broker.OpenAsync(cts.Token)).Epoch);
+        }
+
+        await rabbit.DeleteStreamAsync(stream, cts.Token);
+        await DeclareStreamByHandAsync(stream, cts.Token);
+        await rabbit.PublishRawAsync(stream, Encoding.UTF8.GetBytes("{}"), cancellationToken: cts.Token);
+
+        await using var after = rabbit.CreateBroker(stream, o => o.DeclareStream = false);
+        var snapshot = await after.OpenAsync(cts.Token);
+        Assert.NotEqual(first, snapshot.Epoch);
+        Assert.Equal(1, snapshot.NextOffsets[0]);
+    }
+
+    [Fact]
+    public async Task LiveFeed_WhenTheStreamIsDeleted_StopsWithBrokerUnavailable_AndReopenGivesANewEpoch()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(Timeout);
+        await using var broker = rabbit.CreateBroker(stream);
+        var before = await broker.OpenAsync(cts.Token);
+        await using var feed = broker.SubscribeAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        await broker.PublishAsync([Message("orders", "one")], cts.Token);
+        Assert.True(await feed.MoveNextAsync().AsTask().WaitAsync(Timeout, cts.Token));
+
+        await rabbit.DeleteStreamAsync(stream, cts.Token);
+
+        await Assert.ThrowsAsync<BrokerUnavailableException>(async () => await feed.MoveNextAsync().AsTask().WaitAsync(Timeout, cts.Token));
+        Assert.False(broker.Health.IsAvailable);
+        var after = await broker.OpenAsync(cts.Token);
+        Assert.NotEqual(before.Epoch, after.Epoch);
+        Assert.True(broker.Health.IsAvailable);
+    }
+
+    [Fact]
+    public async Task LookBackCount_StartsTheFeedThatManyOffsetsBeforeTheHead()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(Timeout);
+        await using (var seed = rabbit.CreateBroker(stream))
+        {
+            await seed.OpenAsync(cts.Token);
+            await seed.PublishAsync([.. Enumerable.Range(0, 10).Select(i => Message("orders", "s" + i, "s" + i))], cts.Token);
+        }
+
+        await using var broker = rabbit.CreateBroker(stream, o => o.LookBack.Count = 4);
+        var snapshot = await broker.OpenAsync(cts.Token);
+        await using var feed = broker.SubscribeAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        var ids = new List<string?>();
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True(await feed.MoveNextAsync().AsTask().WaitAsync(Timeout, cts.Token));
+            ids.Add(feed.Current.MessageId);
+            Assert.True(feed.Current.Offset < snapshot.NextOffsets[0]);
+        }
+
+        Assert.Equal(["s6", "s7", "s8", "s9"], ids);
+    }
+
+    [Fact]
+    public async Task ReadAsync_AfterAConnectionLoss_StillServesTheRange()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await using var broker = rabbit.CreateBroker(stream);
+        await broker.OpenAsync(cts.Token);
+        await using var feed = broker.SubscribeAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        await broker.PublishAsync([.. Enumerable.Range(0, 30).Select(i => Message("orders", "r" + i, "r" + i))], cts.Token);
+        var offsets = new List<long>();
+        for (var i = 0; i < 30; i++)
+        {
+            Assert.True(await feed.MoveNextAsync().AsTask().WaitAsync(Timeout, cts.Token));
+            offsets.Add(feed.Current.Offset);
+        }
+
+        await rabbit.RestartAppAsync(TimeSpan.FromMilliseconds(500), cts.Token);
+
+        var read = new List<string?>();
+        await WaitUntilAsync(async () =>
+        {
+            read.Clear();
+            try
+            {
+                await foreach (var record in broker.ReadAsync(0, offsets[10], offsets[20], cts.Token))
+                {
+                    read.Add(record.MessageId);
+                }
+
+                return true;
+            }
+            catch (BrokerUnavailableException)
+            {
+                return false;
+            }
+        }, cts.Token);
+
+        Assert.Equal(Enumerable.Range(10, 10).Select(i => "r" + i), read);
+        Assert.True(await broker.GetEarliestOffsetAsync(0, cts.Token) <= offsets[0]);
+    }
+
+    [Fact]
+    public async Task Throughput_PublishWithConfirmsAndConsume()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await using var broker = rabbit.CreateBroker(stream);
+        await broker.OpenAsync(cts.Token);
+        await using var feed = broker.SubscribeAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        const int total = 20_000;
+        const int batch = 100;
+        var messages = Enumerable.Range(0, total).Select(i => Message("orders", "t" + i)).ToList();
+
+        var watch = Stopwatch.StartNew();
+        var publishing = Task.Run(async () =>
+        {
+            for (var i = 0; i < total; i += batch)
+            {
+                await broker.PublishAsync(messages.GetRange(i, batch), cts.Token);
+            }
+
+            return watch.Elapsed;
+        });
+        for (var i = 0; i < total; i++)
+        {
+            Assert.True(await feed.MoveNextAsync().AsTask().WaitAsync(Timeout, cts.Token));
+        }
+
+        var consumed = watch.Elapsed;
+        var published = await publishing.WaitAsync(Timeout, cts.Token);
+        output.WriteLine($"{total} messages of ~100 bytes: published with confirms in {published.TotalSeconds:0.00} s ({total / published.TotalSeconds:0} msg/s), all consumed after {consumed.TotalSeconds:0.00} s ({total / consumed.TotalSeconds:0} msg/s)");
+    }
+
+    private async Task DeclareStreamByHandAsync(string stream, CancellationToken cancellationToken)
+    {
+        var factory = new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(rabbit.Uri) };
+        await using var connection = await factory.CreateConnectionAsync(cancellationToken);
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        await channel.QueueDeclareAsync(stream, true, false, false, new Dictionary<string, object?> { ["x-queue-type"] = "stream" }, cancellationToken: cancellationToken);
+    }
+
+    private static Task WaitUntilAsync(Func<bool> condition, CancellationToken cancellationToken) =>
+        WaitUntilAsync(() => Task.FromResult(condition()), cancellationToken);
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition was not met in time");
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+}
