@@ -71,14 +71,20 @@ public sealed class RabbitMqFixture : IAsyncLifetime
         MaxSegmentSizeBytes = 1_000_000,
     };
 
-    public RabbitMqBroker CreateBroker(string stream, Action<RabbitMqBrokerOptions>? configure = null)
+    /// <summary>Deletes <paramref name="stream"/>, its epoch queue and its exchange when the tests end.</summary>
+    public void Track(string stream)
     {
-        var options = Options(stream);
-        configure?.Invoke(options);
         lock (_createdStreams)
         {
             _createdStreams.Add(stream);
         }
+    }
+
+    public RabbitMqBroker CreateBroker(string stream, Action<RabbitMqBrokerOptions>? configure = null)
+    {
+        var options = Options(stream);
+        configure?.Invoke(options);
+        Track(stream);
 
         return new RabbitMqBroker(Microsoft.Extensions.Options.Options.Create(options), LoggerFactory.CreateLogger<RabbitMqBroker>());
     }
