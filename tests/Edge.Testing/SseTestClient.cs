@@ -28,7 +28,10 @@ public sealed class SseTestClient : IAsyncDisposable
 
     public HttpStatusCode StatusCode => Response.StatusCode;
 
-    /// <summary>The last event id seen, as a browser keeps it (updated by id lines, even without data).</summary>
+    /// <summary>
+    /// The last event id of the frames read so far, as a browser keeps it (updated by id lines,
+    /// even without data). Frames received but not yet read do not count.
+    /// </summary>
     public string? LastEventId { get; private set; }
 
     /// <summary>True once the server ended the stream.</summary>
@@ -115,7 +118,13 @@ public sealed class SseTestClient : IAsyncDisposable
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(20));
         try
         {
-            return await _frames.Reader.ReadAsync(cts.Token).ConfigureAwait(false);
+            var frame = await _frames.Reader.ReadAsync(cts.Token).ConfigureAwait(false);
+            if (frame.Id is not null)
+            {
+                LastEventId = frame.Id;
+            }
+
+            return frame;
         }
         catch (OperationCanceledException)
         {
@@ -189,11 +198,6 @@ public sealed class SseTestClient : IAsyncDisposable
                 {
                     if (data is not null || eventType is not null || id is not null || retry is not null || comments.Count > 0)
                     {
-                        if (id is not null)
-                        {
-                            LastEventId = id;
-                        }
-
                         var text = data?.ToString();
                         if (text is not null && text.EndsWith('\n'))
                         {
