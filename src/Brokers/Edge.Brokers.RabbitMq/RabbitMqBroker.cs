@@ -79,12 +79,15 @@ public sealed class RabbitMqBroker : IEventBroker
                 (epoch, head) = await ResolveEpochAsync(connection, cancellationToken).ConfigureAwait(false);
             }
 
-            _opened = new OpenedLog(epoch, head);
+            // With a look-back the feed starts earlier, and the snapshot says so: the host then
+            // takes the records between the look-back start and the head into its replay window.
+            var start = await FindFeedStartAsync(connection, head, cancellationToken).ConfigureAwait(false);
+            _opened = new OpenedLog(epoch, start);
             _historyLost = null;
             Interlocked.Exchange(ref _knownHead, head);
             Interlocked.Exchange(ref _lastYielded, -1);
-            Log.Opened(_logger, _options.StreamName, epoch, head);
-            return new LogSnapshot(epoch, [head]);
+            Log.Opened(_logger, _options.StreamName, epoch, head, start);
+            return new LogSnapshot(epoch, [start]);
         }
         catch (Exception ex) when (ex is not (BrokerUnavailableException or OperationCanceledException))
         {
@@ -102,29 +105,10 @@ public sealed class RabbitMqBroker : IEventBroker
             throw new BrokerUnavailableException($"The history of stream '{_options.StreamName}' was lost ({lost}); reopen the broker.");
         }
 
-        var lookBack = _options.LookBack;
-        long resume;
-        object start;
+        // A new subscription after a failed one continues the instance's feed; the last record is
+        // yielded again in case the caller failed while handling it (it drops what it already has).
         var lastYielded = Interlocked.Read(ref _lastYielded);
-        if (lastYielded >= 0)
-        {
-            // A new subscription after a failed one continues the instance's feed; the last record
-            // is yielded again in case the caller failed while handling it (it drops what it has).
-            resume = lastYielded;
-            start = resume;
-        }
-        else if (lookBack.Age > TimeSpan.Zero)
-        {
-            resume = 0;
-            start = new AmqpTimestamp((_time.GetUtcNow() - lookBack.Age).ToUnixTimeSeconds());
-        }
-        else
-        {
-            resume = Math.Max(0, opened.Head - lookBack.Count);
-            start = resume;
-        }
-
-        var numeric = start is long;
+        var resume = lastYielded >= 0 ? lastYielded : opened.Start;
         StreamSession? session = null;
         var reconnect = false;
         try
@@ -133,7 +117,7 @@ public sealed class RabbitMqBroker : IEventBroker
             {
                 if (session is null)
                 {
-                    session = await StartFeedAsync(opened.Epoch, numeric ? resume : start, resume, reconnect, cancellationToken).ConfigureAwait(false);
+                    session = await StartFeedAsync(opened.Epoch, resume, reconnect, cancellationToken).ConfigureAwait(false);
                     reconnect = true;
                 }
 
@@ -151,14 +135,13 @@ public sealed class RabbitMqBroker : IEventBroker
                     continue;
                 }
 
-                if (numeric && delivery.Offset < resume)
+                if (delivery.Offset < resume)
                 {
                     Log.SkippedDuplicate(_logger, delivery.Offset, _options.StreamName, resume);
                     continue;
                 }
 
                 resume = delivery.Offset + 1;
-                numeric = true;
                 RaiseKnownHead(resume);
                 Interlocked.Exchange(ref _lastYielded, delivery.Offset);
                 yield return delivery.ToRecord();
@@ -244,7 +227,7 @@ public sealed class RabbitMqBroker : IEventBroker
         try
         {
             var connection = await _connector.GetAsync(cancellationToken).ConfigureAwait(false);
-            var earliest = await _topology.ProbeEarliestAsync(connection, cancellationToken).ConfigureAwait(false);
+            var earliest = await _topology.ProbeFirstOffsetAsync(connection, "first", cancellationToken).ConfigureAwait(false);
             return earliest ?? Interlocked.Read(ref _knownHead);
         }
         catch (Exception ex) when (ex is not (BrokerUnavailableException or OperationCanceledException))
@@ -314,7 +297,14 @@ public sealed class RabbitMqBroker : IEventBroker
         {
             var epoch = EpochStore.NewEpoch();
             await _epochs.WriteAsync(connection, new EpochEntry(epoch, head), cancellationToken).ConfigureAwait(false);
-            Log.NewEpoch(_logger, _options.StreamName, epoch, reason);
+            if (created)
+            {
+                Log.CreatedWithEpoch(_logger, _options.StreamName, epoch);
+            }
+            else
+            {
+                Log.NewEpoch(_logger, _options.StreamName, epoch, reason);
+            }
             return (epoch, head);
         }
 
@@ -326,11 +316,30 @@ public sealed class RabbitMqBroker : IEventBroker
         return (entry.Epoch, head);
     }
 
+    /// <summary>Where the live feed starts: the head, or the configured look-back before it.</summary>
+    private async Task<long> FindFeedStartAsync(IConnection connection, long head, CancellationToken cancellationToken)
+    {
+        var lookBack = _options.LookBack;
+        if (lookBack.Count > 0)
+        {
+            return Math.Max(0, head - lookBack.Count);
+        }
+
+        if (lookBack.Age > TimeSpan.Zero && head > 0)
+        {
+            var since = new AmqpTimestamp((_time.GetUtcNow() - lookBack.Age).ToUnixTimeSeconds());
+            var first = await _topology.ProbeFirstOffsetAsync(connection, since, cancellationToken).ConfigureAwait(false);
+            return first is { } offset && offset < head ? offset : head;
+        }
+
+        return head;
+    }
+
     /// <summary>
     /// Starts (or re-starts) the live consumer, retrying with backoff until it runs. A restart
     /// first checks, under the epoch lock, that the stream still holds the history being read.
     /// </summary>
-    private async Task<StreamSession> StartFeedAsync(string epoch, object start, long resume, bool reconnect, CancellationToken cancellationToken)
+    private async Task<StreamSession> StartFeedAsync(string epoch, long resume, bool reconnect, CancellationToken cancellationToken)
     {
         var delay = _options.ReconnectDelayMin;
         for (var attempt = 1; ; attempt++)
@@ -343,14 +352,14 @@ public sealed class RabbitMqBroker : IEventBroker
                     await VerifyHistoryAsync(connection, epoch, resume, cancellationToken).ConfigureAwait(false);
                 }
 
-                var session = await StreamSession.StartAsync(connection, _options.StreamName, _options.Prefetch, start, _time, cancellationToken).ConfigureAwait(false);
+                var session = await StreamSession.StartAsync(connection, _options.StreamName, _options.Prefetch, resume, _time, cancellationToken).ConfigureAwait(false);
                 if (reconnect)
                 {
                     Log.FeedResumed(_logger, _options.StreamName, resume, attempt);
                 }
                 else
                 {
-                    Log.FeedStarted(_logger, _options.StreamName, start is AmqpTimestamp t ? $"time {DateTimeOffset.FromUnixTimeSeconds(t.UnixTime):O}" : start.ToString()!);
+                    Log.FeedStarted(_logger, _options.StreamName, resume);
                 }
 
                 return session;
@@ -495,5 +504,6 @@ public sealed class RabbitMqBroker : IEventBroker
         }
     }
 
-    private sealed record OpenedLog(string Epoch, long Head);
+    /// <summary>The epoch, and the offset the live feed starts at (the head, or before it with a look-back).</summary>
+    private sealed record OpenedLog(string Epoch, long Start);
 }

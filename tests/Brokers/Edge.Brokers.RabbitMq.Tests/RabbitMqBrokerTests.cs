@@ -262,7 +262,7 @@ public sealed class RabbitMqBrokerTests(RabbitMqFixture rabbit, ITestOutputHelpe
     }
 
     [Fact]
-    public async Task LookBackCount_StartsTheFeedThatManyOffsetsBeforeTheHead()
+    public async Task LookBackCount_StartsTheFeedThatManyOffsetsBeforeTheHead_AndTheSnapshotSaysSo()
     {
         var stream = NewStream();
         using var cts = new CancellationTokenSource(Timeout);
@@ -275,15 +275,40 @@ public sealed class RabbitMqBrokerTests(RabbitMqFixture rabbit, ITestOutputHelpe
         await using var broker = rabbit.CreateBroker(stream, o => o.LookBack.Count = 4);
         var snapshot = await broker.OpenAsync(cts.Token);
         await using var feed = broker.SubscribeAsync(cts.Token).GetAsyncEnumerator(cts.Token);
-        var ids = new List<string?>();
+        var received = new List<(long Offset, string? Id)>();
         for (var i = 0; i < 4; i++)
         {
             Assert.True(await feed.MoveNextAsync().AsTask().WaitAsync(Timeout, cts.Token));
-            ids.Add(feed.Current.MessageId);
-            Assert.True(feed.Current.Offset < snapshot.NextOffsets[0]);
+            received.Add((feed.Current.Offset, feed.Current.MessageId));
         }
 
-        Assert.Equal(["s6", "s7", "s8", "s9"], ids);
+        Assert.Equal(["s6", "s7", "s8", "s9"], received.Select(r => r.Id));
+        Assert.Equal(snapshot.NextOffsets[0], received[0].Offset);
+    }
+
+    [Fact]
+    public async Task LookBackAge_StartsTheFeedAtRecordsAppendedWithinThatAge()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(Timeout);
+        await using (var seed = rabbit.CreateBroker(stream))
+        {
+            await seed.OpenAsync(cts.Token);
+            await seed.PublishAsync([.. Enumerable.Range(0, 3).Select(i => Message("orders", "a" + i, "a" + i))], cts.Token);
+        }
+
+        await using var broker = rabbit.CreateBroker(stream, o => o.LookBack.Age = TimeSpan.FromHours(1));
+        var snapshot = await broker.OpenAsync(cts.Token);
+        await using var feed = broker.SubscribeAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        var ids = new List<string?>();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(await feed.MoveNextAsync().AsTask().WaitAsync(Timeout, cts.Token));
+            ids.Add(feed.Current.MessageId);
+        }
+
+        Assert.Equal(["a0", "a1", "a2"], ids);
+        Assert.Equal(0, snapshot.NextOffsets[0]);
     }
 
     [Fact]

@@ -17,14 +17,17 @@ internal static partial class Log
     [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Declared stream '{Stream}' (max age {MaxAge}, max bytes {MaxLengthBytes}, segment bytes {SegmentBytes}).")]
     public static partial void StreamDeclared(ILogger logger, string stream, string maxAge, long maxLengthBytes, long segmentBytes);
 
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Opened stream '{Stream}': epoch {Epoch}, next offset {NextOffset}.")]
-    public static partial void Opened(ILogger logger, string stream, string epoch, long nextOffset);
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Opened stream '{Stream}': epoch {Epoch}, next offset {NextOffset}, live feed from offset {FeedStart}.")]
+    public static partial void Opened(ILogger logger, string stream, string epoch, long nextOffset, long feedStart);
 
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Stream '{Stream}' starts a new epoch {Epoch}: {Reason}.")]
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Stream '{Stream}' starts a new epoch {Epoch}: {Reason}. Cursors of the previous epoch get the gap signal.")]
     public static partial void NewEpoch(ILogger logger, string stream, string epoch, string reason);
 
+    [LoggerMessage(EventId = 3015, Level = LogLevel.Information, Message = "Created stream '{Stream}' with epoch {Epoch}.")]
+    public static partial void CreatedWithEpoch(ILogger logger, string stream, string epoch);
+
     [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "Reading stream '{Stream}' from offset {Offset}.")]
-    public static partial void FeedStarted(ILogger logger, string stream, string offset);
+    public static partial void FeedStarted(ILogger logger, string stream, long offset);
 
     [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "The feed of stream '{Stream}' stopped after offset {LastOffset}: {Reason}. Reconnecting in {DelayMs} ms.")]
     public static partial void FeedInterrupted(ILogger logger, string stream, long lastOffset, string reason, long delayMs);

@@ -180,10 +180,13 @@ internal sealed class StreamTopology
         return max + 1;
     }
 
-    /// <summary>The offset of the first retained record, or null if none arrived within the timeout (an empty stream).</summary>
-    public async Task<long?> ProbeEarliestAsync(IConnection connection, CancellationToken cancellationToken)
+    /// <summary>
+    /// The offset of the first record a consumer attached at <paramref name="offset"/> (<c>first</c>,
+    /// a timestamp…) receives, or null if none arrived within the timeout (nothing there yet).
+    /// </summary>
+    public async Task<long?> ProbeFirstOffsetAsync(IConnection connection, object offset, CancellationToken cancellationToken)
     {
-        await using var session = await StreamSession.StartAsync(connection, Stream, 1, "first", _time, cancellationToken).ConfigureAwait(false);
+        await using var session = await StreamSession.StartAsync(connection, Stream, 1, offset, _time, cancellationToken).ConfigureAwait(false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(FirstDeliveryTimeout);
         try
