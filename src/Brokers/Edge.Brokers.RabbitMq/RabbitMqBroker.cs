@@ -28,6 +28,8 @@ public sealed class RabbitMqBroker : IEventBroker
     private readonly SemaphoreSlim _replayGate;
     private volatile OpenedLog? _opened;
     private volatile string? _historyLost;
+    private volatile string? _feedProblem;
+    private volatile bool _disposed;
     private long _knownHead;
     private long _lastYielded = -1;
 
@@ -63,7 +65,12 @@ public sealed class RabbitMqBroker : IEventBroker
                 return BrokerHealth.Unavailable($"the history of stream '{_options.StreamName}' was lost ({lost}); reopen");
             }
 
-            return _connector.Problem is { } problem ? BrokerHealth.Unavailable("RabbitMQ: " + problem) : BrokerHealth.Available;
+            if (_connector.Problem is { } problem)
+            {
+                return BrokerHealth.Unavailable("RabbitMQ: " + problem);
+            }
+
+            return _feedProblem is { } feed ? BrokerHealth.Unavailable($"the feed of stream '{_options.StreamName}' is reconnecting: {feed}") : BrokerHealth.Available;
         }
     }
 
@@ -84,6 +91,7 @@ public sealed class RabbitMqBroker : IEventBroker
             var start = await FindFeedStartAsync(connection, head, cancellationToken).ConfigureAwait(false);
             _opened = new OpenedLog(epoch, start);
             _historyLost = null;
+            _feedProblem = null;
             Interlocked.Exchange(ref _knownHead, head);
             Interlocked.Exchange(ref _lastYielded, -1);
             Log.Opened(_logger, _options.StreamName, epoch, head, start);
@@ -127,6 +135,7 @@ public sealed class RabbitMqBroker : IEventBroker
                     var ended = await WaitForDeliveryAsync(reader, cancellationToken).ConfigureAwait(false);
                     if (ended is not null)
                     {
+                        _feedProblem = ended;
                         Log.FeedInterrupted(_logger, _options.StreamName, resume - 1, ended, 0);
                         await session.DisposeAsync().ConfigureAwait(false);
                         session = null;
@@ -250,9 +259,9 @@ public sealed class RabbitMqBroker : IEventBroker
 
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
         await _publisher.DisposeAsync().ConfigureAwait(false);
         await _connector.DisposeAsync().ConfigureAwait(false);
-        _replayGate.Dispose();
     }
 
     /// <summary>Under the epoch lock: makes sure the stream exists, finds its head and decides the epoch.</summary>
@@ -283,7 +292,7 @@ public sealed class RabbitMqBroker : IEventBroker
             if (probed is null && entry is { Head: > 0 })
             {
                 // Records were seen before: give a slow broker more time before calling the stream empty.
-                probed = await _topology.ProbeHeadAsync(connection, StreamTopology.FirstDeliveryTimeout * 3, cancellationToken).ConfigureAwait(false);
+                probed = await _topology.ProbeHeadAsync(connection, StreamTopology.SlowFirstDeliveryTimeout, cancellationToken).ConfigureAwait(false);
             }
 
             head = probed ?? 0;
@@ -353,6 +362,7 @@ public sealed class RabbitMqBroker : IEventBroker
                 }
 
                 var session = await StreamSession.StartAsync(connection, _options.StreamName, _options.Prefetch, resume, _time, cancellationToken).ConfigureAwait(false);
+                _feedProblem = null;
                 if (reconnect)
                 {
                     Log.FeedResumed(_logger, _options.StreamName, resume, attempt);
@@ -370,8 +380,9 @@ public sealed class RabbitMqBroker : IEventBroker
                 Log.HistoryLost(_logger, _options.StreamName, ex.Message);
                 throw new BrokerUnavailableException($"The history of stream '{_options.StreamName}' was lost: {ex.Message}. Reopen the broker.", ex);
             }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && !_disposed)
             {
+                _feedProblem = RabbitMqConnector.Describe(ex);
                 var jittered = delay + TimeSpan.FromMilliseconds(Random.Shared.Next((int)Math.Max(1, delay.TotalMilliseconds / 4)));
                 Log.FeedInterrupted(_logger, _options.StreamName, resume - 1, RabbitMqConnector.Describe(ex), (long)jittered.TotalMilliseconds);
                 await Task.Delay(jittered, _time, cancellationToken).ConfigureAwait(false);
@@ -409,7 +420,7 @@ public sealed class RabbitMqBroker : IEventBroker
         }
 
         var head = await _topology.ProbeHeadAsync(connection, StreamTopology.FirstDeliveryTimeout, cancellationToken).ConfigureAwait(false)
-            ?? await _topology.ProbeHeadAsync(connection, StreamTopology.FirstDeliveryTimeout * 3, cancellationToken).ConfigureAwait(false);
+            ?? await _topology.ProbeHeadAsync(connection, StreamTopology.SlowFirstDeliveryTimeout, cancellationToken).ConfigureAwait(false);
         if (head is null || head < resume)
         {
             var fresh = EpochStore.NewEpoch();

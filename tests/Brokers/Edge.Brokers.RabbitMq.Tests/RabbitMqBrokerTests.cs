@@ -214,6 +214,48 @@ public sealed class RabbitMqBrokerTests(RabbitMqFixture rabbit, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task EdgesStartingTogether_OnAMissingStream_AgreeOnOneEpoch()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(Timeout);
+        var brokers = Enumerable.Range(0, 5).Select(_ => rabbit.CreateBroker(stream)).ToList();
+        try
+        {
+            var snapshots = await Task.WhenAll(brokers.Select(b => b.OpenAsync(cts.Token))).WaitAsync(Timeout, cts.Token);
+            Assert.Single(snapshots.Select(s => s.Epoch).Distinct());
+            Assert.All(snapshots, s => Assert.Equal(0, s.NextOffsets[0]));
+        }
+        finally
+        {
+            foreach (var broker in brokers)
+            {
+                await broker.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Dispose_WhileTheFeedWaits_EndsTheFeedPromptly()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(Timeout);
+        var broker = rabbit.CreateBroker(stream);
+        await broker.OpenAsync(cts.Token);
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var unused in broker.SubscribeAsync(cts.Token))
+            {
+            }
+        });
+        await Task.Delay(300, cts.Token);
+
+        await broker.DisposeAsync();
+
+        var ex = await Record.ExceptionAsync(() => reading.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.False(ex is TimeoutException, "the feed kept running after the broker was disposed");
+    }
+
+    [Fact]
     public async Task Epoch_ChangesWhenTheStreamWasRecreatedBehindTheEdgesBack()
     {
         var stream = NewStream();
@@ -357,31 +399,41 @@ public sealed class RabbitMqBrokerTests(RabbitMqFixture rabbit, ITestOutputHelpe
     {
         var stream = NewStream();
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await using var broker = rabbit.CreateBroker(stream);
-        await broker.OpenAsync(cts.Token);
-        await using var feed = broker.SubscribeAsync(cts.Token).GetAsyncEnumerator(cts.Token);
-        const int total = 20_000;
+        const int total = 40_000;
         const int batch = 100;
+        const int publishers = 4;
         var messages = Enumerable.Range(0, total).Select(i => Message("orders", "t" + i)).ToList();
 
-        var watch = Stopwatch.StartNew();
-        var publishing = Task.Run(async () =>
+        // Publishing alone: several concurrent callers, as the publish API has under load.
+        TimeSpan published;
+        await using (var broker = rabbit.CreateBroker(stream))
         {
-            for (var i = 0; i < total; i += batch)
+            await broker.OpenAsync(cts.Token);
+            var watch = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, publishers).Select(p => Task.Run(async () =>
             {
-                await broker.PublishAsync(messages.GetRange(i, batch), cts.Token);
-            }
+                for (var i = p * batch; i < total; i += batch * publishers)
+                {
+                    await broker.PublishAsync(messages.GetRange(i, batch), cts.Token);
+                }
+            }))).WaitAsync(Timeout, cts.Token);
+            published = watch.Elapsed;
+        }
 
-            return watch.Elapsed;
-        });
+        // Consuming alone: a new instance whose look-back covers everything.
+        await using var reader = rabbit.CreateBroker(stream, o => o.LookBack.Count = total * 2);
+        await reader.OpenAsync(cts.Token);
+        await using var feed = reader.SubscribeAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        var consumeWatch = Stopwatch.StartNew();
+        var bytes = 0L;
         for (var i = 0; i < total; i++)
         {
             Assert.True(await feed.MoveNextAsync().AsTask().WaitAsync(Timeout, cts.Token));
+            bytes += feed.Current.Body.Length;
         }
 
-        var consumed = watch.Elapsed;
-        var published = await publishing.WaitAsync(Timeout, cts.Token);
-        output.WriteLine($"{total} messages of ~100 bytes: published with confirms in {published.TotalSeconds:0.00} s ({total / published.TotalSeconds:0} msg/s), all consumed after {consumed.TotalSeconds:0.00} s ({total / consumed.TotalSeconds:0} msg/s)");
+        var consumed = consumeWatch.Elapsed;
+        output.WriteLine($"{total} messages of ~{bytes / total} bytes: published with confirms by {publishers} callers in batches of {batch} in {published.TotalSeconds:0.00} s ({total / published.TotalSeconds:0} msg/s); consumed in {consumed.TotalSeconds:0.00} s ({total / consumed.TotalSeconds:0} msg/s)");
     }
 
     private async Task DeclareStreamByHandAsync(string stream, CancellationToken cancellationToken)

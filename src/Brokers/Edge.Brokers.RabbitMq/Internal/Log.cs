@@ -11,6 +11,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Cannot connect to RabbitMQ at {Uri}: {Reason}")]
     public static partial void ConnectFailed(ILogger logger, string uri, string reason);
 
+    [LoggerMessage(EventId = 3016, Level = LogLevel.Debug, Message = "Still cannot connect to RabbitMQ at {Uri}: {Reason}")]
+    public static partial void ConnectRetryFailed(ILogger logger, string uri, string reason);
+
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "The RabbitMQ connection was lost: {Reason}")]
     public static partial void ConnectionLost(ILogger logger, string reason);
 

@@ -21,6 +21,7 @@ internal sealed class RabbitMqConnector : IAsyncDisposable
     private IConnection? _connection;
     private long _lastFailureTimestamp;
     private string? _lastFailure = "not connected yet";
+    private bool _outageLogged;
     private bool _disposed;
 
     public RabbitMqConnector(RabbitMqBrokerOptions options, ILogger logger, TimeProvider time)
@@ -73,6 +74,7 @@ internal sealed class RabbitMqConnector : IAsyncDisposable
                 _connection = connection;
                 _lastFailure = null;
                 _lastFailureTimestamp = 0;
+                _outageLogged = false;
                 Log.Connected(_logger, _redactedUri, _factory.VirtualHost);
                 return connection;
             }
@@ -80,7 +82,16 @@ internal sealed class RabbitMqConnector : IAsyncDisposable
             {
                 _lastFailure = Describe(ex);
                 _lastFailureTimestamp = _time.GetTimestamp();
-                Log.ConnectFailed(_logger, _redactedUri, _lastFailure);
+                if (!_outageLogged)
+                {
+                    // Once per outage at Warning; every further attempt at Debug.
+                    _outageLogged = true;
+                    Log.ConnectFailed(_logger, _redactedUri, _lastFailure);
+                }
+                else
+                {
+                    Log.ConnectRetryFailed(_logger, _redactedUri, _lastFailure);
+                }
                 throw new BrokerUnavailableException($"Cannot connect to RabbitMQ: {_lastFailure}", ex) { RetryAfter = TimeSpan.FromSeconds(1) };
             }
         }

@@ -40,11 +40,12 @@ internal sealed class StreamPublisher : IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.PublishTimeout);
         IChannel? channel = null;
+        Task[]? confirms = null;
         try
         {
             channel = await GetChannelAsync(timeout.Token).ConfigureAwait(false);
             var now = new AmqpTimestamp(_time.GetUtcNow().ToUnixTimeSeconds());
-            var confirms = new Task[messages.Count];
+            confirms = new Task[messages.Count];
             for (var i = 0; i < messages.Count; i++)
             {
                 var message = messages[i];
@@ -63,6 +64,7 @@ internal sealed class StreamPublisher : IAsyncDisposable
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            ObserveLateFailures(confirms);
             await DropChannelAsync(channel).ConfigureAwait(false);
             throw;
         }
@@ -71,8 +73,9 @@ internal sealed class StreamPublisher : IAsyncDisposable
             Log.PublishFailed(_logger, messages.Count, _options.StreamName, ex.Message);
             throw;
         }
-        catch (Exception ex) when (ex is PublishException or OperationCanceledException or TimeoutException or AlreadyClosedException or OperationInterruptedException or RabbitMQClientException or IOException or ObjectDisposedException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            ObserveLateFailures(confirms);
             var reason = ex switch
             {
                 PublishReturnException r => $"the broker returned the message ({r.ReplyCode} {r.ReplyText}): does stream '{_options.StreamName}' exist?",
@@ -83,6 +86,23 @@ internal sealed class StreamPublisher : IAsyncDisposable
             Log.PublishFailed(_logger, messages.Count, _options.StreamName, reason);
             await DropChannelAsync(channel).ConfigureAwait(false);
             throw new BrokerUnavailableException("RabbitMQ did not confirm the publish: " + reason, ex) { RetryAfter = TimeSpan.FromSeconds(1) };
+        }
+    }
+
+    /// <summary>Confirms still pending when a publish gave up fail later with the channel; observe them.</summary>
+    private static void ObserveLateFailures(Task[]? confirms)
+    {
+        if (confirms is null)
+        {
+            return;
+        }
+
+        foreach (var confirm in confirms)
+        {
+            if (confirm is not null && !confirm.IsCompleted)
+            {
+                _ = confirm.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
         }
     }
 

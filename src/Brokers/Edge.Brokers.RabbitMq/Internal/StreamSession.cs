@@ -193,6 +193,6 @@ internal sealed class StreamSession : IAsyncDisposable
             // As above.
         }
 
-        _stopping.Dispose();
+        // _stopping is not disposed: a late handler may still read it, and it holds no timer.
     }
 }

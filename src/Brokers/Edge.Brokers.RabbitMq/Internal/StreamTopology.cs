@@ -13,8 +13,11 @@ namespace Edge.Brokers.RabbitMq.Internal;
 /// </summary>
 internal sealed class StreamTopology
 {
-    /// <summary>How long to wait for a first delivery before calling a stream empty.</summary>
-    internal static readonly TimeSpan FirstDeliveryTimeout = TimeSpan.FromSeconds(3);
+    /// <summary>How long to wait for a first delivery before calling a stream empty (deliveries from <c>last</c> take milliseconds).</summary>
+    internal static readonly TimeSpan FirstDeliveryTimeout = TimeSpan.FromSeconds(1);
+
+    /// <summary>The second, longer wait, when the stream is known to have held records.</summary>
+    internal static readonly TimeSpan SlowFirstDeliveryTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>After this long without a delivery, the last chunk is taken as complete.</summary>
     internal static readonly TimeSpan QuietPeriod = TimeSpan.FromMilliseconds(150);
@@ -65,7 +68,7 @@ internal sealed class StreamTopology
             await channel.QueueDeclarePassiveAsync(queue, cancellationToken).ConfigureAwait(false);
             return true;
         }
-        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == Constants.NotFound)
+        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == Constants.NotFound && IsMissingQueue(ex.ShutdownReason.ReplyText))
         {
             return false;
         }
@@ -74,6 +77,15 @@ internal sealed class StreamTopology
             await CloseQuietlyAsync(channel).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// True for "no queue 'x' in vhost '/'". After a node restart RabbitMQ also answers 404 for a
+    /// queue that exists but is not up yet ("home node … of durable queue … is down or
+    /// inaccessible"): that must never be taken for a deleted stream, or a new epoch would
+    /// throw away the history of a stream that is merely starting.
+    /// </summary>
+    internal static bool IsMissingQueue(string? replyText) =>
+        replyText is not null && replyText.Contains("no queue", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Declares the stream with the configured retention, and the exchange bound to it.</summary>
     public async Task DeclareAsync(IConnection connection, CancellationToken cancellationToken)

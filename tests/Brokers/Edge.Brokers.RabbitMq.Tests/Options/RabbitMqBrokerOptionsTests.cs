@@ -136,6 +136,15 @@ public sealed class RabbitMqBrokerOptionsTests
         Assert.Equal(head, entry?.Head ?? 0);
     }
 
+    [Theory]
+    [InlineData("NOT_FOUND - no queue 'edge-events' in vhost '/'", true)]
+    [InlineData("NOT_FOUND - home node 'rabbit@n1' of durable queue 'edge-events' in vhost '/' is down or inaccessible", false)]
+    [InlineData(null, false)]
+    public void IsMissingQueue_TellsADeletedStreamFromOneThatIsStillStarting(string? replyText, bool missing)
+    {
+        Assert.Equal(missing, StreamTopology.IsMissingQueue(replyText));
+    }
+
     [Fact]
     public void NewEpoch_IsAValidCursorEpoch()
     {
