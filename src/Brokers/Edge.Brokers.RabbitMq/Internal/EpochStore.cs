@@ -145,24 +145,3 @@ internal sealed class EpochStore
     private Task DeclareAsync(IChannel channel, CancellationToken cancellationToken) =>
         channel.QueueDeclareAsync(_queue, durable: true, exclusive: false, autoDelete: false, new Dictionary<string, object?> { ["x-max-length"] = 1, ["x-queue-type"] = "classic" }, cancellationToken: cancellationToken);
 }
-
-/// <summary>The stored epoch and the highest head observed in it.</summary>
-internal sealed record EpochEntry(string Epoch, long Head);
-
-/// <summary>The held epoch lock; disposing deletes the lock queue.</summary>
-internal sealed class EpochLock(IChannel channel, string queue) : IAsyncDisposable
-{
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-        }
-        catch (Exception)
-        {
-            // The lock queue is exclusive: it disappears with the connection anyway.
-        }
-
-        await StreamTopology.CloseQuietlyAsync(channel).ConfigureAwait(false);
-    }
-}

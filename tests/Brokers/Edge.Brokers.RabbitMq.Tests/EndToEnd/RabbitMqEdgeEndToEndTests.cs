@@ -203,6 +203,34 @@ public sealed class RabbitMqEdgeEndToEndTests(RabbitMqFixture rabbit, ITestOutpu
         }
     }
 
+    [Fact]
+    public async Task NativePublisher_MalformedSkippedAndCounted_DuplicateIdDeliveredOnce_ExchangeAndStreamBothReachClients()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await using var edge = await EdgeTestHost.StartAsync(Settings(stream), cts.Token);
+        await using var client = await ConnectAsync(edge, null);
+        var malformedBefore = await MalformedCountAsync(edge, cts.Token);
+
+        static byte[] Envelope(string data) => System.Text.Encoding.UTF8.GetBytes($$"""{"channel":"orders","event":"order","data":"{{data}}"}""");
+        await rabbit.PublishRawAsync(stream, System.Text.Encoding.UTF8.GetBytes("not json at all"), "bad-1", cancellationToken: cts.Token);
+        await rabbit.PublishRawAsync(stream, System.Text.Encoding.UTF8.GetBytes("""{"event":"no channel","data":1}"""), "bad-2", cancellationToken: cts.Token);
+        await rabbit.PublishRawAsync(stream, Envelope("n1"), "native-1", cancellationToken: cts.Token);
+        await rabbit.PublishRawAsync(stream, Envelope("n1"), "native-1", cancellationToken: cts.Token); // a retry after a lost confirm
+        await rabbit.PublishRawAsync(stream, Envelope("n2"), "native-2", exchange: stream + ".x", cancellationToken: cts.Token);
+
+        Assert.Equal(["n1", "n2"], (await client.ReadEventsAsync(2, Wait)).Select(e => e.Data));
+        Assert.True(await client.NoEventWithinAsync(TimeSpan.FromMilliseconds(500)));
+        Assert.Equal(2, await MalformedCountAsync(edge, cts.Token) - malformedBefore);
+    }
+
+    private static async Task<long> MalformedCountAsync(EdgeTestHost edge, CancellationToken cancellationToken)
+    {
+        using var client = edge.CreateClient();
+        using var document = JsonDocument.Parse(await client.GetStringAsync("_edge/metrics", cancellationToken));
+        return document.RootElement.GetProperty("recordsMalformed").GetInt64();
+    }
+
     private static async Task<SseTestClient> ConnectAsync(EdgeTestHost edge, string? lastEventId)
     {
         var client = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=orders", lastEventId);
