@@ -138,6 +138,44 @@ public sealed class RabbitMqBrokerTests(RabbitMqFixture rabbit, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task PublishWhileTheBrokerBlocksPublishers_FailsWithBrokerUnavailable_NeverHangs()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await using var broker = rabbit.CreateBroker(stream, o => o.PublishTimeout = TimeSpan.FromSeconds(2));
+        await broker.OpenAsync(cts.Token);
+        await broker.PublishAsync([Message("orders", "before")], cts.Token);
+
+        await rabbit.SetMemoryAlarmAsync(on: true, cts.Token);
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            await Assert.ThrowsAsync<BrokerUnavailableException>(() => broker.PublishAsync([Message("orders", "blocked-1")], cts.Token));
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"the first blocked publish took {watch.Elapsed}");
+            watch.Restart();
+            await Assert.ThrowsAsync<BrokerUnavailableException>(() => broker.PublishAsync([Message("orders", "blocked-2")], cts.Token));
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"the second blocked publish took {watch.Elapsed}");
+        }
+        finally
+        {
+            await rabbit.SetMemoryAlarmAsync(on: false, CancellationToken.None);
+        }
+
+        await WaitUntilAsync(async () =>
+        {
+            try
+            {
+                await broker.PublishAsync([Message("orders", "after")], cts.Token);
+                return true;
+            }
+            catch (BrokerUnavailableException)
+            {
+                return false;
+            }
+        }, cts.Token);
+    }
+
+    [Fact]
     public async Task ExchangeBoundToTheStream_DeliversABrokerNativePublishersMessages()
     {
         var stream = NewStream();

@@ -11,6 +11,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Cannot connect to RabbitMQ at {Uri}: {Reason}")]
     public static partial void ConnectFailed(ILogger logger, string uri, string reason);
 
+    [LoggerMessage(EventId = 3017, Level = LogLevel.Warning, Message = "RabbitMQ blocks publishing on this connection ({Reason}); publishes fail until it unblocks.")]
+    public static partial void ConnectionBlocked(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3018, Level = LogLevel.Information, Message = "RabbitMQ unblocked publishing.")]
+    public static partial void ConnectionUnblocked(ILogger logger);
+
     [LoggerMessage(EventId = 3016, Level = LogLevel.Debug, Message = "Still cannot connect to RabbitMQ at {Uri}: {Reason}")]
     public static partial void ConnectRetryFailed(ILogger logger, string uri, string reason);
 

@@ -22,6 +22,7 @@ internal sealed class RabbitMqConnector : IAsyncDisposable
     private long _lastFailureTimestamp;
     private string? _lastFailure = "not connected yet";
     private bool _outageLogged;
+    private volatile string? _blocked;
     private bool _disposed;
 
     public RabbitMqConnector(RabbitMqBrokerOptions options, ILogger logger, TimeProvider time)
@@ -35,6 +36,12 @@ internal sealed class RabbitMqConnector : IAsyncDisposable
 
     /// <summary>Null while connected; otherwise why not (never containing credentials).</summary>
     public string? Problem => _connection is { IsOpen: true } ? null : _lastFailure ?? "not connected";
+
+    /// <summary>
+    /// Non-null while the broker blocks publishers (a memory or disk alarm): publishing would
+    /// only wait, so it fails at once. Reading continues.
+    /// </summary>
+    public string? Blocked => _connection is { IsOpen: true } ? _blocked : null;
 
     public async Task<IConnection> GetAsync(CancellationToken cancellationToken)
     {
@@ -71,6 +78,9 @@ internal sealed class RabbitMqConnector : IAsyncDisposable
                 timeout.CancelAfter(_options.ConnectTimeout);
                 var connection = await _factory.CreateConnectionAsync(timeout.Token).ConfigureAwait(false);
                 connection.ConnectionShutdownAsync += OnShutdownAsync;
+                connection.ConnectionBlockedAsync += OnBlockedAsync;
+                connection.ConnectionUnblockedAsync += OnUnblockedAsync;
+                _blocked = null;
                 _connection = connection;
                 _lastFailure = null;
                 _lastFailureTimestamp = 0;
@@ -160,6 +170,20 @@ internal sealed class RabbitMqConnector : IAsyncDisposable
             Log.ConnectionLost(_logger, _lastFailure);
         }
 
+        return Task.CompletedTask;
+    }
+
+    private Task OnBlockedAsync(object sender, ConnectionBlockedEventArgs args)
+    {
+        _blocked = args.Reason;
+        Log.ConnectionBlocked(_logger, args.Reason);
+        return Task.CompletedTask;
+    }
+
+    private Task OnUnblockedAsync(object sender, AsyncEventArgs args)
+    {
+        _blocked = null;
+        Log.ConnectionUnblocked(_logger);
         return Task.CompletedTask;
     }
 

@@ -37,6 +37,12 @@ internal sealed class StreamPublisher : IAsyncDisposable
             return;
         }
 
+        if (_connector.Blocked is { } blocked)
+        {
+            Log.PublishFailed(_logger, messages.Count, _options.StreamName, "publishing is blocked: " + blocked);
+            throw new BrokerUnavailableException($"RabbitMQ blocks publishing ({blocked}).") { RetryAfter = TimeSpan.FromSeconds(5) };
+        }
+
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.PublishTimeout);
         IChannel? channel = null;
@@ -160,7 +166,8 @@ internal sealed class StreamPublisher : IAsyncDisposable
             _gate.Release();
         }
 
-        await StreamTopology.CloseQuietlyAsync(channel).ConfigureAwait(false);
+        // Closing can wait for the broker (a blocked or dying connection): never make the caller wait for it.
+        _ = Task.Run(() => StreamTopology.CloseQuietlyAsync(channel));
     }
 
     public async ValueTask DisposeAsync()

@@ -113,6 +113,10 @@ public sealed class RabbitMqFixture : IAsyncLifetime
 
     public Task StopAppAsync(CancellationToken cancellationToken) => ControlAsync(["stop_app"], cancellationToken);
 
+    /// <summary>Raises (or clears) a memory alarm: the node then blocks every publishing connection.</summary>
+    public Task SetMemoryAlarmAsync(bool on, CancellationToken cancellationToken) =>
+        ControlAsync(["set_vm_memory_high_watermark", on ? "0.0000001" : "0.4"], cancellationToken);
+
     public async Task StartAppAsync(CancellationToken cancellationToken)
     {
         await ControlAsync(["start_app"], cancellationToken);
