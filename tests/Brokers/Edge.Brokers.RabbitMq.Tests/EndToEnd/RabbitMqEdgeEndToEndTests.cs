@@ -228,7 +228,8 @@ public sealed class RabbitMqEdgeEndToEndTests(RabbitMqFixture rabbit, ITestOutpu
     {
         using var client = edge.CreateClient();
         using var document = JsonDocument.Parse(await client.GetStringAsync("_edge/metrics", cancellationToken));
-        return document.RootElement.GetProperty("recordsMalformed").GetInt64();
+        var counters = document.RootElement.TryGetProperty("counters", out var nested) ? nested : document.RootElement;
+        return counters.GetProperty("recordsMalformed").GetInt64();
     }
 
     private static async Task<SseTestClient> ConnectAsync(EdgeTestHost edge, string? lastEventId)
