@@ -224,6 +224,39 @@ public sealed class RabbitMqEdgeEndToEndTests(RabbitMqFixture rabbit, ITestOutpu
         Assert.Equal(2, await MalformedCountAsync(edge, cts.Token) - malformedBefore);
     }
 
+    [Fact]
+    public async Task ReadyConfiguration_ConfigEdgeRabbitMqJson_StartsReadyAndDelivers()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "Edge.sln")))
+        {
+            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("no Edge.sln above the test binaries");
+        }
+
+        var overrides = new Dictionary<string, string?>
+        {
+            ["Edge:Broker:RabbitMq:Uri"] = rabbit.Uri,
+            ["Edge:Broker:RabbitMq:StreamName"] = stream,
+            ["Edge:Broker:RabbitMq:Exchange"] = stream + ".x",
+            ["Edge:Publish:ApiKeys:0"] = PublishKey,
+            ["Logging:LogLevel:Default"] = "Error",
+        };
+        await using var edge = await EdgeTestHost.StartAsync(overrides, cts.Token, configFile: Path.Combine(root, "config", "edge.rabbitmq.json"));
+        using var client = edge.CreateClient();
+        var deadline = DateTime.UtcNow + Wait;
+        while ((await client.GetAsync("_edge/ready", cts.Token)).StatusCode != HttpStatusCode.OK)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the edge never became ready");
+            await Task.Delay(100, cts.Token);
+        }
+
+        await using var sse = await ConnectAsync(edge, null);
+        await PublishAsync(edge, 0, 3, cts.Token);
+        Assert.Equal(["e0", "e1", "e2"], (await sse.ReadEventsAsync(3, Wait)).Select(e => e.Data));
+    }
+
     private static async Task<long> MalformedCountAsync(EdgeTestHost edge, CancellationToken cancellationToken)
     {
         using var client = edge.CreateClient();
