@@ -433,6 +433,45 @@ public sealed class RabbitMqBrokerTests(RabbitMqFixture rabbit, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task ReadBacks_AreBoundedByReplayConcurrency()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(Timeout);
+        await using var broker = rabbit.CreateBroker(stream, o => o.ReplayConcurrency = 1);
+        await broker.OpenAsync(cts.Token);
+        await using var feed = broker.SubscribeAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        await broker.PublishAsync([.. Enumerable.Range(0, 10).Select(i => Message("orders", "c" + i, "c" + i))], cts.Token);
+        var offsets = new List<long>();
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True(await feed.MoveNextAsync().AsTask().WaitAsync(Timeout, cts.Token));
+            offsets.Add(feed.Current.Offset);
+        }
+
+        // The first read-back holds the only slot while its caller has not finished reading it.
+        await using var first = broker.ReadAsync(0, offsets[0], offsets[9] + 1, cts.Token).GetAsyncEnumerator(cts.Token);
+        Assert.True(await first.MoveNextAsync().AsTask().WaitAsync(Timeout, cts.Token));
+        var second = Task.Run(async () =>
+        {
+            var ids = new List<string?>();
+            await foreach (var record in broker.ReadAsync(0, offsets[5], offsets[7], cts.Token))
+            {
+                ids.Add(record.MessageId);
+            }
+
+            return ids;
+        });
+
+        await Task.Delay(500, cts.Token);
+        Assert.False(second.IsCompleted, "a second read-back ran beside the first with ReplayConcurrency = 1");
+        while (await first.MoveNextAsync().AsTask().WaitAsync(Timeout, cts.Token))
+        {
+        }
+
+        Assert.Equal(["c5", "c6"], await second.WaitAsync(Timeout, cts.Token));
+    }
+
+    [Fact]
     public async Task Throughput_PublishWithConfirmsAndConsume()
     {
         var stream = NewStream();
