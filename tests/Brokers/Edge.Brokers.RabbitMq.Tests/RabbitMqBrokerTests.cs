@@ -97,6 +97,46 @@ public sealed class RabbitMqBrokerTests(RabbitMqFixture rabbit, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task ConnectionsClosedByTheBroker_TheFeedResumesAfterItsLastRecord_WithoutLossOrRepeat()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await using var broker = rabbit.CreateBroker(stream);
+        await broker.OpenAsync(cts.Token);
+        await using var feed = broker.SubscribeAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        var received = new List<(long Offset, string? Id)>();
+
+        for (var round = 0; round < 3; round++)
+        {
+            var ids = Enumerable.Range(round * 20, 20).Select(i => "k" + i.ToString("D3")).ToList();
+            await WaitUntilAsync(async () =>
+            {
+                try
+                {
+                    await broker.PublishAsync([.. ids.Select(id => Message("orders", id, id))], cts.Token);
+                    return true;
+                }
+                catch (BrokerUnavailableException)
+                {
+                    return false;
+                }
+            }, cts.Token);
+
+            while (received.Count < (round + 1) * 20)
+            {
+                Assert.True(await feed.MoveNextAsync().AsTask().WaitAsync(Timeout, cts.Token));
+                received.Add((feed.Current.Offset, feed.Current.MessageId));
+            }
+
+            await rabbit.CloseAllConnectionsAsync(cts.Token);
+        }
+
+        Assert.Equal(Enumerable.Range(0, 60).Select(i => "k" + i.ToString("D3")), received.Select(r => r.Id));
+        Assert.Equal(received.Select(r => r.Offset).Order(), received.Select(r => r.Offset));
+        Assert.Equal(60, received.Select(r => r.Offset).Distinct().Count());
+    }
+
+    [Fact]
     public async Task PublishDuringOutage_ThrowsBrokerUnavailableQuickly_AndHealthReportsIt()
     {
         var stream = NewStream();

@@ -113,6 +113,10 @@ public sealed class RabbitMqFixture : IAsyncLifetime
 
     public Task StopAppAsync(CancellationToken cancellationToken) => ControlAsync(["stop_app"], cancellationToken);
 
+    /// <summary>Closes every client connection of the node (the node keeps running).</summary>
+    public Task CloseAllConnectionsAsync(CancellationToken cancellationToken) =>
+        ControlAsync(["close_all_connections", "edge test: connection cut"], cancellationToken);
+
     /// <summary>Raises (or clears) a memory alarm: the node then blocks every publishing connection.</summary>
     public Task SetMemoryAlarmAsync(bool on, CancellationToken cancellationToken) =>
         ControlAsync(["set_vm_memory_high_watermark", on ? "0.0000001" : "0.4"], cancellationToken);
