@@ -314,6 +314,7 @@ public sealed class RabbitMqBroker : IEventBroker
             {
                 Log.NewEpoch(_logger, _options.StreamName, epoch, reason);
             }
+
             return (epoch, head);
         }
 
@@ -361,7 +362,7 @@ public sealed class RabbitMqBroker : IEventBroker
                     await VerifyHistoryAsync(connection, epoch, resume, cancellationToken).ConfigureAwait(false);
                 }
 
-                var session = await StreamSession.StartAsync(connection, _options.StreamName, _options.Prefetch, resume, _time, cancellationToken).ConfigureAwait(false);
+                var session = await StreamSession.StartAsync(connection, _options.StreamName, _options.Prefetch, resume, _time, _logger, cancellationToken).ConfigureAwait(false);
                 _feedProblem = null;
                 if (reconnect)
                 {
@@ -440,7 +441,7 @@ public sealed class RabbitMqBroker : IEventBroker
         try
         {
             var connection = await _connector.GetAsync(cancellationToken).ConfigureAwait(false);
-            return await StreamSession.StartAsync(connection, _options.StreamName, _options.Prefetch, fromOffset, _time, cancellationToken).ConfigureAwait(false);
+            return await StreamSession.StartAsync(connection, _options.StreamName, _options.Prefetch, fromOffset, _time, _logger, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not (BrokerUnavailableException or OperationCanceledException))
         {

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 
@@ -21,13 +22,17 @@ internal sealed class StreamSession : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly int _ackEvery;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly string _stream;
     private int _unacked;
     private int _disposed;
 
-    private StreamSession(IChannel channel, int prefetch, TimeProvider time)
+    private StreamSession(IChannel channel, int prefetch, TimeProvider time, ILogger logger, string stream)
     {
         _channel = channel;
         _time = time;
+        _logger = logger;
+        _stream = stream;
         _ackEvery = Math.Max(1, prefetch / 2);
         _queue = Channel.CreateBounded<StreamDelivery>(new BoundedChannelOptions(prefetch)
         {
@@ -44,10 +49,10 @@ internal sealed class StreamSession : IAsyncDisposable
     /// Opens a channel and starts consuming <paramref name="stream"/> at <paramref name="offset"/>
     /// (a long, <c>first</c>, <c>last</c>, <c>next</c>, or an <see cref="AmqpTimestamp"/>).
     /// </summary>
-    public static async Task<StreamSession> StartAsync(IConnection connection, string stream, int prefetch, object offset, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<StreamSession> StartAsync(IConnection connection, string stream, int prefetch, object offset, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
     {
         var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        var session = new StreamSession(channel, prefetch, time);
+        var session = new StreamSession(channel, prefetch, time, logger, stream);
         try
         {
             await channel.BasicQosAsync(0, (ushort)prefetch, false, cancellationToken).ConfigureAwait(false);
@@ -72,7 +77,11 @@ internal sealed class StreamSession : IAsyncDisposable
     {
         if (!TryGetOffset(args.BasicProperties, out var offset))
         {
-            MissingOffsets++;
+            if (MissingOffsets++ == 0)
+            {
+                Log.MissingOffset(_logger, _stream);
+            }
+
             await AckAsync(args.DeliveryTag).ConfigureAwait(false);
             return;
         }

@@ -151,7 +151,7 @@ internal sealed class StreamTopology
     /// </summary>
     public async Task<long?> ProbeHeadAsync(IConnection connection, TimeSpan firstDeliveryTimeout, CancellationToken cancellationToken)
     {
-        await using var session = await StreamSession.StartAsync(connection, Stream, _options.Prefetch, "last", _time, cancellationToken).ConfigureAwait(false);
+        await using var session = await StreamSession.StartAsync(connection, Stream, _options.Prefetch, "last", _time, _logger, cancellationToken).ConfigureAwait(false);
         var started = _time.GetTimestamp();
         long firstAt = 0;
         long? max = null;
@@ -198,7 +198,7 @@ internal sealed class StreamTopology
     /// </summary>
     public async Task<long?> ProbeFirstOffsetAsync(IConnection connection, object offset, CancellationToken cancellationToken)
     {
-        await using var session = await StreamSession.StartAsync(connection, Stream, 1, offset, _time, cancellationToken).ConfigureAwait(false);
+        await using var session = await StreamSession.StartAsync(connection, Stream, 1, offset, _time, _logger, cancellationToken).ConfigureAwait(false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(FirstDeliveryTimeout);
         try

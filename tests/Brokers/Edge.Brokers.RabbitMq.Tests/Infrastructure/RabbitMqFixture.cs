@@ -92,14 +92,16 @@ public sealed class RabbitMqFixture : IAsyncLifetime
     /// <summary>Publishes raw bytes the way a broker-native publisher would, to <paramref name="exchange"/> (default: straight to the stream).</summary>
     public async Task PublishRawAsync(string stream, byte[] body, string? messageId = null, string exchange = "", CancellationToken cancellationToken = default)
     {
-        await using var channel = await Connection.CreateChannelAsync(new CreateChannelOptions(true, true), cancellationToken);
+        var connection = await ConnectionAsync(cancellationToken);
+        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true), cancellationToken);
         var properties = new BasicProperties { MessageId = messageId, ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent };
         await channel.BasicPublishAsync(exchange, exchange.Length == 0 ? stream : string.Empty, mandatory: true, properties, body, cancellationToken);
     }
 
     public async Task DeleteStreamAsync(string stream, CancellationToken cancellationToken = default)
     {
-        await using var channel = await Connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        var connection = await ConnectionAsync(cancellationToken);
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
         await channel.QueueDeleteAsync(stream, ifUnused: false, ifEmpty: false, cancellationToken: cancellationToken);
     }
 
@@ -125,18 +127,34 @@ public sealed class RabbitMqFixture : IAsyncLifetime
     {
         await ControlAsync(["start_app"], cancellationToken);
         await ControlAsync(["await_startup", "--timeout", "60"], cancellationToken);
-        if (_connection is { IsOpen: false } or null)
-        {
-            var factory = new ConnectionFactory { Uri = new Uri(Uri), AutomaticRecoveryEnabled = false };
-            _connection = await factory.CreateConnectionAsync(cancellationToken);
-        }
     }
 
-    private IConnection Connection => _connection is { IsOpen: true } c ? c : throw new InvalidOperationException("The fixture's connection is closed.");
+    /// <summary>The fixture's own connection, opened again when a test cut it (restart, close_all_connections).</summary>
+    private async Task<IConnection> ConnectionAsync(CancellationToken cancellationToken)
+    {
+        if (_connection is { IsOpen: true } open)
+        {
+            return open;
+        }
+
+        var factory = new ConnectionFactory { Uri = new Uri(Uri), AutomaticRecoveryEnabled = false };
+        _connection = await factory.CreateConnectionAsync(cancellationToken);
+        return _connection;
+    }
 
     public async Task DisposeAsync()
     {
-        if (_connection is { IsOpen: true } connection)
+        IConnection? connection = null;
+        try
+        {
+            connection = await ConnectionAsync(CancellationToken.None);
+        }
+        catch (Exception)
+        {
+            // No node to clean up.
+        }
+
+        if (connection is not null)
         {
             string[] streams;
             lock (_createdStreams)
