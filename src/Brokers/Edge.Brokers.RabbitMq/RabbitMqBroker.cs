@@ -86,8 +86,8 @@ public sealed class RabbitMqBroker : IEventBroker
                 (epoch, head) = await ResolveEpochAsync(connection, cancellationToken).ConfigureAwait(false);
             }
 
-            // With a look-back the feed starts earlier, and the snapshot says so: the host then
-            // takes the records between the look-back start and the head into its replay window.
+            // With a look-back the feed starts earlier, and the snapshot says so: the host keeps
+            // the records between the look-back start and the head in its replay window only.
             var start = await FindFeedStartAsync(connection, head, cancellationToken).ConfigureAwait(false);
             _opened = new OpenedLog(epoch, start);
             _historyLost = null;
@@ -95,7 +95,7 @@ public sealed class RabbitMqBroker : IEventBroker
             Interlocked.Exchange(ref _knownHead, head);
             Interlocked.Exchange(ref _lastYielded, -1);
             Log.Opened(_logger, _options.StreamName, epoch, head, start);
-            return new LogSnapshot(epoch, [start]);
+            return new LogSnapshot(epoch, [head]) { FeedStartOffsets = start < head ? [start] : null };
         }
         catch (Exception ex) when (ex is not (BrokerUnavailableException or OperationCanceledException))
         {

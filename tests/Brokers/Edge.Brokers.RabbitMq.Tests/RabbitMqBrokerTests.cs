@@ -419,7 +419,8 @@ public sealed class RabbitMqBrokerTests(RabbitMqFixture rabbit, ITestOutputHelpe
         }
 
         Assert.Equal(["s6", "s7", "s8", "s9"], received.Select(r => r.Id));
-        Assert.Equal(snapshot.NextOffsets[0], received[0].Offset);
+        Assert.Equal(snapshot.FeedStartOffsets![0], received[0].Offset);
+        Assert.Equal(received[3].Offset + 1, snapshot.NextOffsets[0]);
     }
 
     [Fact]
@@ -444,7 +445,8 @@ public sealed class RabbitMqBrokerTests(RabbitMqFixture rabbit, ITestOutputHelpe
         }
 
         Assert.Equal(["a0", "a1", "a2"], ids);
-        Assert.Equal(0, snapshot.NextOffsets[0]);
+        Assert.Equal(0, snapshot.FeedStartOffsets![0]);
+        Assert.Equal(3, snapshot.NextOffsets[0]);
     }
 
     [Fact]
