@@ -122,6 +122,14 @@ internal static partial class Modes
             subsOnChannel[i % channels]++;
         }
 
+        var warmSeconds = o.Dbl("warmup-seconds", 3);
+        if (warmSeconds > 0)
+        {
+            // the same load for a few seconds first (JIT, caches, connection pools), not measured
+            await publisher.RunAsync(names, rates[0], warmSeconds, CancellationToken.None).ConfigureAwait(false);
+            await Task.Delay(1500).ConfigureAwait(false);
+        }
+
         var best = 0.0;
         var bestRate = 0.0;
         var exit = 0;
