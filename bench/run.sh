@@ -24,6 +24,7 @@
 #   --edge-args "..."                 extra arguments for every edge process, e.g. a broker:
 #                                     "--Edge:Broker:Type=RabbitMq ..." (a shared broker for P > 1)
 set -euo pipefail
+cmdline="bash bench/run.sh${*:+ $*}"
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 source bench/peers/lib.sh
@@ -69,7 +70,6 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p bench/results "$RUN_DIR"
 out="bench/results/run-$stamp.jsonl"; table="bench/results/run-$stamp.md"
 : > "$out"
-cmdline="bash bench/run.sh $*"
 BENCH="dotnet bench/Edge.Bench/bin/Release/net10.0/Edge.Bench.dll"
 EDGE_DLL=src/Edge/bin/Release/net10.0/Edge.dll
 EDGE_PORT=18080
@@ -135,7 +135,7 @@ common=(--warmup-seconds "$warm")
 
 bash bench/peers/upstream.sh start
 IFS=, read -ra tlist <<<"$targets"
-for t in "${tlist[@]}"; do
+for t in "${tlist[@]:+${tlist[@]}}"; do
   log "=== $t"
   case "$t" in
     edge) start_edges 1; pids=$(IFS=,; echo "${EDGE_PIDS[*]}") ;;

@@ -65,6 +65,9 @@ internal sealed class Snapshot
 
 internal interface ISubscriberGroup : IAsyncDisposable
 {
+    /// <summary>Completes when the group can take commands (a child process has started).</summary>
+    Task ReadyAsync();
+
     /// <summary>Opens every stream (bounded concurrency); Succeeded and ElapsedSeconds describe the attempt.</summary>
     Task<Snapshot> ConnectAsync();
 
@@ -131,6 +134,8 @@ internal sealed class LocalGroup : ISubscriberGroup
             _subs.Add(new Subscriber(i, settings.ChannelOf(i), settings.SourceOf(i), _stats, settings.BufferSize));
         }
     }
+
+    public Task ReadyAsync() => Task.CompletedTask;
 
     public Task<Snapshot> ConnectAsync() => RunAllAsync(resume: false);
 
@@ -269,6 +274,13 @@ internal sealed class RemoteGroup : ISubscriberGroup
     private async Task<Snapshot> SnapAsync(string command, TimeSpan timeout) =>
         JsonSerializer.Deserialize<Snapshot>(await CallAsync(command, timeout).ConfigureAwait(false)) ?? new Snapshot();
 
+    public async Task ReadyAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        _ = await _process.StandardOutput.ReadLineAsync(cts.Token).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"child {_process.Id} exited before it was ready");
+    }
+
     public Task<Snapshot> ConnectAsync() => SnapAsync("CONNECT", TimeSpan.FromMinutes(10));
 
     public Task<Snapshot> SnapshotAsync() => SnapAsync("SNAP", TimeSpan.FromSeconds(60));
@@ -304,6 +316,8 @@ internal sealed class RemoteGroup : ISubscriberGroup
         var group = new LocalGroup(settings, o.Int("child-index", 0), o.Int("child-count", 1));
         var stdout = Console.Out;
         var idleLimit = TimeSpan.FromHours(2);
+        await stdout.WriteLineAsync("{}").ConfigureAwait(false);
+        await stdout.FlushAsync().ConfigureAwait(false);
         while (true)
         {
             using var cts = new CancellationTokenSource(idleLimit);
@@ -381,6 +395,7 @@ internal sealed class Groups : IAsyncDisposable
 
     public async Task<(Snapshot Snap, Histogram Hist, double WallSeconds)> ConnectAsync()
     {
+        await Task.WhenAll(_groups.Select(g => g.ReadyAsync())).ConfigureAwait(false);
         var sw = Stopwatch.StartNew();
         var parts = await Task.WhenAll(_groups.Select(g => g.ConnectAsync())).ConfigureAwait(false);
         var s = Snapshot.Merge(parts, out var h);

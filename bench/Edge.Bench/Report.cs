@@ -77,7 +77,7 @@ internal static class Report
     {
         if (!r.TryGetProperty(field, out var v))
         {
-            return "";
+            return r.TryGetProperty("error", out var error) ? "not run: " + error.GetString() : "";
         }
 
         var text = v.ValueKind switch
