@@ -92,9 +92,36 @@ internal static partial class Modes
         return snap.Succeeded == streams ? 0 : 1;
     }
 
-    // ---------------------------------------------------------------- fanout
-    private sealed record StepResult(bool Pass, double DeliveriesPerSecond);
+    /// <summary>Waits until <paramref name="expected"/> new deliveries arrived, at most <paramref name="limit"/> s, or 3 s without progress.</summary>
+    private static async Task<(Snapshot Snap, Histogram Hist)> DrainAsync(Groups groups, long uniqueBefore, long expected, double limit)
+    {
+        var sw = Stopwatch.StartNew();
+        var progress = Stopwatch.StartNew();
+        long last = -1;
+        while (true)
+        {
+            var (snap, hist) = await groups.SnapshotAsync().ConfigureAwait(false);
+            var got = snap.Unique - uniqueBefore;
+            if (got >= expected || sw.Elapsed.TotalSeconds > limit)
+            {
+                return (snap, hist);
+            }
 
+            if (got != last)
+            {
+                last = got;
+                progress.Restart();
+            }
+            else if (progress.Elapsed.TotalSeconds > 3)
+            {
+                return (snap, hist);
+            }
+
+            await Task.Delay(200).ConfigureAwait(false);
+        }
+    }
+
+    // ---------------------------------------------------------------- fanout
     public static async Task<int> FanoutAsync(Options o)
     {
         var target = Target.From(o);
@@ -105,7 +132,7 @@ internal static partial class Modes
         var rates = o.Doubles("rates", o.Str("rate", "35"));
         var step = o.Flag("step");
         var maxP99 = o.Dbl("max-p99-ms", 100);
-        var drain = o.Dbl("drain", 5);
+        var drain = o.Dbl("drain", 10);
         var settings = GroupSettings.From(o, target, subs, channels);
         var processes = Groups.ProcessesFor(o, subs);
         var names = Enumerable.Range(0, channels).Select(settings.ChannelName).ToArray();
@@ -126,8 +153,17 @@ internal static partial class Modes
         if (warmSeconds > 0)
         {
             // the same load for a few seconds first (JIT, caches, connection pools), not measured
-            await publisher.RunAsync(names, rates[0], warmSeconds, CancellationToken.None).ConfigureAwait(false);
-            await Task.Delay(1500).ConfigureAwait(false);
+            var (warmBefore, _) = await groups.SnapshotAsync().ConfigureAwait(false);
+            var warm = await publisher.RunAsync(names, rates[0], warmSeconds, CancellationToken.None).ConfigureAwait(false);
+            long warmExpected = 0;
+            for (var k = 0; k < channels; k++)
+            {
+                warmExpected += warm.AcceptedByChannel[k] * subsOnChannel[k];
+            }
+
+            // let the warm-up's deliveries arrive, so none is counted in the first measurement
+            await DrainAsync(groups, warmBefore.Unique, warmExpected, drain).ConfigureAwait(false);
+            await Task.Delay(500).ConfigureAwait(false);
         }
 
         var best = 0.0;
@@ -145,32 +181,7 @@ internal static partial class Modes
                 expected += pub.AcceptedByChannel[k] * subsOnChannel[k];
             }
 
-            var drainSw = Stopwatch.StartNew();
-            Snapshot after;
-            Histogram hist;
-            long lastUnique = -1;
-            var lastProgress = Stopwatch.StartNew();
-            while (true)
-            {
-                (after, hist) = await groups.SnapshotAsync().ConfigureAwait(false);
-                var got = after.Unique - before.Unique;
-                if (got >= expected || drainSw.Elapsed.TotalSeconds > drain)
-                {
-                    break;
-                }
-
-                if (got != lastUnique)
-                {
-                    lastUnique = got;
-                    lastProgress.Restart();
-                }
-                else if (lastProgress.Elapsed.TotalSeconds > 2)
-                {
-                    break;
-                }
-
-                await Task.Delay(200).ConfigureAwait(false);
-            }
+            var (after, hist) = await DrainAsync(groups, before.Unique, expected, drain).ConfigureAwait(false);
 
             var cpu1 = ProcStats.CpuSeconds(pids);
             var received = after.Unique - before.Unique;

@@ -18,9 +18,11 @@ internal static class Report
         new("server CPU per million deliveries, fan-out A", "fanout-a", "cpu_s_per_million", "CPU-s", "edge ≤ 1.0× nchan"),
         new("p99 publish→delivery, fan-out A", "fanout-a", "p99_ms", "ms", "edge ≤ nchan"),
         new("lost deliveries, fan-out A", "fanout-a", "lost", "", "0"),
+        new("deliveries/s achieved (publisher on pace?), fan-out A", "fanout-a", "deliveries_per_s", "deliv/s", "= rate × subscribers"),
         new("server CPU per million deliveries, fan-out B", "fanout-b", "cpu_s_per_million", "CPU-s", "edge ≤ 1.0× nchan"),
         new("p99 publish→delivery, fan-out B", "fanout-b", "p99_ms", "ms", "edge ≤ nchan"),
         new("lost deliveries, fan-out B", "fanout-b", "lost", "", "0"),
+        new("deliveries/s achieved (publisher on pace?), fan-out B", "fanout-b", "deliveries_per_s", "deliv/s", "= rate × subscribers"),
         new("reconnect storm: lost", "storm", "lost", "", "0"),
         new("reconnect storm: duplicated", "storm", "duplicates", "", "0"),
         new("reconnect storm: time until all resumed", "storm", "resume_s", "s", "all resumed"),
@@ -89,6 +91,16 @@ internal static class Report
         if (field == "resume_s" && r.TryGetProperty("all_resumed", out var all))
         {
             text += all.GetBoolean() ? " (all)" : " (NOT all)";
+        }
+
+        if (field is "deliveries_per_s" && r.TryGetProperty("publisher_on_pace", out var pace))
+        {
+            text += pace.GetBoolean() ? " (on pace)" : " (publisher behind)";
+        }
+
+        if (field is "lost" && r.TryGetProperty("publish_failed", out var pf) && pf.GetInt64() > 0)
+        {
+            text += $" ({pf.GetInt64()} publishes failed)";
         }
 
         if (field is "max_deliveries_per_s" && r.TryGetProperty("max_rate", out var rate))
