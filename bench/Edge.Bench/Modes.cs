@@ -174,6 +174,7 @@ internal static partial class Modes
             var (before, _) = await groups.SnapshotAsync().ConfigureAwait(false);
             await groups.ResetLatencyAsync().ConfigureAwait(false);
             var cpu0 = ProcStats.CpuSeconds(pids);
+            var self0 = ProcStats.CpuSeconds([Environment.ProcessId]);
             var pub = await publisher.RunAsync(names, rate, seconds, CancellationToken.None).ConfigureAwait(false);
             long expected = 0;
             for (var k = 0; k < channels; k++)
@@ -184,6 +185,7 @@ internal static partial class Modes
             var (after, hist) = await DrainAsync(groups, before.Unique, expected, drain).ConfigureAwait(false);
 
             var cpu1 = ProcStats.CpuSeconds(pids);
+            var self1 = ProcStats.CpuSeconds([Environment.ProcessId]);
             var received = after.Unique - before.Unique;
             var dups = after.Duplicates - before.Duplicates;
             var lost = Math.Max(0, expected - received);
@@ -218,6 +220,8 @@ internal static partial class Modes
                 ["max_ms"] = R(hist.Max / 1000.0),
                 ["server_cpu_s"] = R(cpu1 - cpu0, 2),
                 ["cpu_s_per_million"] = R(cpuPerM, 2),
+                ["loadgen_cpu_s"] = R(self1 - self0, 2),
+                ["loadavg"] = File.ReadAllText("/proc/loadavg").Trim(),
                 ["server_closed_streams"] = after.UnexpectedCloses - before.UnexpectedCloses,
                 ["open"] = after.Open,
                 ["pass"] = pass,
