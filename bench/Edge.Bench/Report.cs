@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Edge.Bench;
+
+/// <summary>Reads the JSON lines of one run and prints the comparison table with edge/peer ratios.</summary>
+internal static class Report
+{
+    private sealed record Metric(string Title, string Label, string Field, string Unit, string Goal);
+
+    private static readonly Metric[] Metrics =
+    [
+        new("RSS per idle stream", "hold", "rss_per_stream_kb", "KB", "edge ≤ 0.8× nchan"),
+        new("time to open the streams (64 at a time)", "hold", "connect_s", "s", "edge ≤ nchan"),
+        new("RSS per idle stream, multi-process edge", "hold-multi", "rss_per_stream_kb", "KB", "edge ≤ 0.8× nchan"),
+        new("largest fan-out, 0 lost, p99 < 100 ms, publisher on pace", "fanout-max", "max_deliveries_per_s", "deliv/s", "edge ≥ 1.25× nchan"),
+        new("server CPU per million deliveries, fan-out A", "fanout-a", "cpu_s_per_million", "CPU-s", "edge ≤ 1.0× nchan"),
+        new("p99 publish→delivery, fan-out A", "fanout-a", "p99_ms", "ms", "edge ≤ nchan"),
+        new("lost deliveries, fan-out A", "fanout-a", "lost", "", "0"),
+        new("deliveries/s achieved (publisher on pace?), fan-out A", "fanout-a", "deliveries_per_s", "deliv/s", "= rate × subscribers"),
+        new("server CPU per million deliveries, fan-out B", "fanout-b", "cpu_s_per_million", "CPU-s", "edge ≤ 1.0× nchan"),
+        new("p99 publish→delivery, fan-out B", "fanout-b", "p99_ms", "ms", "edge ≤ nchan"),
+        new("lost deliveries, fan-out B", "fanout-b", "lost", "", "0"),
+        new("deliveries/s achieved (publisher on pace?), fan-out B", "fanout-b", "deliveries_per_s", "deliv/s", "= rate × subscribers"),
+        new("reconnect storm: lost", "storm", "lost", "", "0"),
+        new("reconnect storm: duplicated", "storm", "duplicates", "", "0"),
+        new("reconnect storm: time until all resumed", "storm", "resume_s", "s", "all resumed"),
+        new("proxy requests/s (wrk)", "proxy", "rps", "req/s", "edge ≥ nginx"),
+        new("proxy p99 (wrk)", "proxy", "p99_ms", "ms", "edge ≤ nginx"),
+    ];
+
+    public static int Run(Options o)
+    {
+        var file = o.Str("in", "");
+        var rows = File.ReadLines(file).Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var targets = new[] { "edge", "nchan", "pushpin", "nginx", "upstream" };
+        var sb = new StringBuilder();
+        sb.AppendLine("| measurement | parameters | edge | nginx+nchan | Pushpin | edge/nchan | edge/Pushpin | goal |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|");
+        foreach (var m in Metrics)
+        {
+            var mine = rows.Where(r => Str(r, "label") == m.Label).ToList();
+            if (mine.Count == 0)
+            {
+                continue;
+            }
+
+            string Val(string target)
+            {
+                var r = mine.LastOrDefault(x => Str(x, "target") == target);
+                return r.ValueKind == JsonValueKind.Undefined ? "" : Value(r, m.Field);
+            }
+
+            var edge = Val("edge");
+            var parameters = Str(mine[^1], "params");
+            if (m.Label == "proxy")
+            {
+                var nginx = Val("nginx");
+                var upstream = Val("upstream");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {m.Title} | {parameters} | {edge} | nginx proxy_pass: {nginx} (upstream direct: {upstream}) | — | edge/nginx {Ratio(edge, nginx)} | — | {m.Goal} |");
+                continue;
+            }
+
+            var nchan = Val("nchan");
+            var pushpin = Val("pushpin");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {m.Title} | {parameters} | {edge} | {nchan} | {pushpin} | {Ratio(edge, nchan)} | {Ratio(edge, pushpin)} | {m.Goal} |");
+        }
+
+        _ = targets;
+        Console.Write(sb.ToString());
+        return 0;
+    }
+
+    private static string Str(JsonElement r, string name) =>
+        r.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() ?? "" : "";
+
+    private static string Value(JsonElement r, string field)
+    {
+        if (!r.TryGetProperty(field, out var v))
+        {
+            return r.TryGetProperty("error", out var error) ? "not run: " + error.GetString() : "";
+        }
+
+        var text = v.ValueKind switch
+        {
+            JsonValueKind.Number => v.GetDouble().ToString(v.GetDouble() >= 1000 ? "N0" : "0.###", CultureInfo.InvariantCulture),
+            JsonValueKind.Array => string.Join(" / ", v.EnumerateArray().Select(e => e.ToString())),
+            _ => v.ToString(),
+        };
+        if (field == "resume_s" && r.TryGetProperty("all_resumed", out var all))
+        {
+            text += all.GetBoolean() ? " (all)" : " (NOT all)";
+        }
+
+        if (field is "deliveries_per_s" && r.TryGetProperty("publisher_on_pace", out var pace))
+        {
+            text += pace.GetBoolean() ? " (on pace)" : " (publisher behind)";
+        }
+
+        if (field is "lost" && r.TryGetProperty("publish_failed", out var pf) && pf.GetInt64() > 0)
+        {
+            text += $" ({pf.GetInt64()} publishes failed)";
+        }
+
+        if (field is "max_deliveries_per_s" && r.TryGetProperty("max_rate", out var rate))
+        {
+            text += $" ({rate} ev/s)";
+        }
+
+        if (field is "rss_per_stream_kb" or "connect_s" && r.TryGetProperty("established", out var est) && r.TryGetProperty("streams", out var n) && est.GetInt32() != n.GetInt32())
+        {
+            text += $" (only {est.GetInt32():N0} of {n.GetInt32():N0} opened)";
+        }
+
+        return text;
+    }
+
+    private static string Ratio(string a, string b)
+    {
+        static double First(string s)
+        {
+            var t = s.Split(' ')[0].Replace(",", "", StringComparison.Ordinal);
+            return double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : double.NaN;
+        }
+
+        var x = First(a);
+        var y = First(b);
+        if (!double.IsFinite(x) || !double.IsFinite(y))
+        {
+            return "";
+        }
+
+        if (y == 0)
+        {
+            return x == 0 ? "=" : "∞";
+        }
+
+        return (x / y).ToString("0.00", CultureInfo.InvariantCulture) + "×";
+    }
+}

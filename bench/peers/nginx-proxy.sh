@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# nginx proxy_pass to the upstream with upstream keep-alive, on 127.0.0.1:${PROXY_PORT:-18091},
+# ${PROXY_WORKERS:-2} workers (one per core). Needs upstream.sh.
+# Usage: nginx-proxy.sh [start|stop|pid]. Idempotent.
+source "$(dirname "$0")/lib.sh"
+port=${PROXY_PORT:-18091}; up=${UPSTREAM_PORT:-18090}; dir="$RUN_DIR/nginx-proxy"
+case "${1:-start}" in
+  stop) stop_pidfile "$dir/nginx.pid"; exit 0 ;;
+  pid) cat "$dir/nginx.pid"; exit 0 ;;
+esac
+ensure_packages nginx-light
+mkdir -p "$dir"
+{
+  nginx_common "$dir" "${PROXY_WORKERS:-2}"
+  echo "http {"
+  nginx_http_common "$dir"
+  cat <<CONF
+  keepalive_requests 1000000;
+  keepalive_timeout 300s;
+  upstream app { server 127.0.0.1:$up; keepalive 128; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:$port;
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$remote_addr;
+    }
+  }
+}
+CONF
+} > "$dir/nginx.conf"
+start_nginx nginx-proxy "$port"

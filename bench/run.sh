@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# One benchmark run: the edge, nginx+nchan and Pushpin in turn, the same parameters against each,
+# then the proxy comparison (wrk: upstream direct, nginx proxy_pass, edge), then one Markdown
+# table with edge/peer ratios. Raw JSON lines go to bench/results/run-<UTC time>.jsonl, the table
+# to bench/results/run-<UTC time>.md. Everything runs on 127.0.0.1; every load loop is bounded.
+#
+#   bash bench/run.sh             # full scale (the issue's table); ~15-25 min on 2 cores
+#   bash bench/run.sh --quick     # small numbers, < 3 min, checks everything end to end
+#
+# Options (defaults = full scale):
+#   --targets edge,nchan,pushpin      which SSE systems to measure
+#   --no-proxy                        skip the wrk comparison
+#   --skip-build                      use the existing Release builds
+#   --hold N --hold-channels K        idle streams (10000 over 100)
+#   --fanout-a S,K,R                  subscribers, channels, events/s (1000,1,35)
+#   --fanout-b S,K,R                  (10000,100,350)
+#   --seconds T                       publishing time per fan-out measurement (20)
+#   --max S,K --max-rates r1,r2,...   stepped fan-out until lost>0 or p99>=100 ms (1000,1; 20,35,50,70,100,140,200,280,400)
+#   --storm S,K,R --cuts C            reconnect storm (1000,10,100; 3 cuts in --storm-seconds 20)
+#   --wrk "-t1 -c64 -d10"             threads, connections, seconds for wrk
+#   --large N --edge-processes P      also hold N streams on P edge processes sharing the port with
+#                                     --Edge:ReusePort=true (and nchan with enough workers); needs
+#                                     the edge's ReusePort support and, for fan-out, a shared broker
+#   --edge-args "..."                 extra arguments for every edge process, e.g. a broker:
+#                                     "--Edge:Broker:Type=RabbitMq ..." (a shared broker for P > 1)
+set -euo pipefail
+cmdline="bash bench/run.sh${*:+ $*}"
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+source bench/peers/lib.sh
+
+targets="edge,nchan,pushpin"; proxy=1; build=1; quick=0
+hold=10000; hold_ch=100
+fa="1000,1,35"; fb="10000,100,350"; seconds=20
+maxsc="1000,1"; maxrates="20,35,50,70,100,140,200,280,400"; max_seconds=10
+storm="1000,10,100"; cuts=3; storm_seconds=20
+wrk_t=1; wrk_c=64; wrk_d=10
+large=0; edge_procs=1; edge_args=""
+warm=3; settle=3; holdsec=5
+while (( $# )); do
+  case "$1" in
+    --quick) quick=1
+      hold=1000; hold_ch=10; fa="200,1,20"; fb="500,10,50"; seconds=3
+      maxsc="200,1"; maxrates="20,60,180"; max_seconds=3
+      storm="200,10,50"; cuts=1; storm_seconds=5; wrk_d=3; warm=1; settle=1; holdsec=1 ;;
+    --targets) targets=$2; shift ;;
+    --no-proxy) proxy=0 ;;
+    --skip-build) build=0 ;;
+    --hold) hold=$2; shift ;;
+    --hold-channels) hold_ch=$2; shift ;;
+    --fanout-a) fa=$2; shift ;;
+    --fanout-b) fb=$2; shift ;;
+    --seconds) seconds=$2; shift ;;
+    --max) maxsc=$2; shift ;;
+    --max-rates) maxrates=$2; shift ;;
+    --max-seconds) max_seconds=$2; shift ;;
+    --storm) storm=$2; shift ;;
+    --cuts) cuts=$2; shift ;;
+    --storm-seconds) storm_seconds=$2; shift ;;
+    --wrk) read -r wrk_t wrk_c wrk_d <<<"$(echo "$2" | tr -d 'tcd-')"; shift ;;
+    --large) large=$2; shift ;;
+    --edge-processes) edge_procs=$2; shift ;;
+    --edge-args) edge_args=$2; shift ;;
+    *) echo "unknown option $1 (see the head of bench/run.sh)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p bench/results "$RUN_DIR"
+out="bench/results/run-$stamp.jsonl"; table="bench/results/run-$stamp.md"
+: > "$out"
+BENCH="dotnet bench/Edge.Bench/bin/Release/net10.0/Edge.Bench.dll"
+EDGE_DLL=src/Edge/bin/Release/net10.0/Edge.dll
+EDGE_PORT=18080
+ulimit -n 20000 2>/dev/null || log "could not raise the open-files limit (now $(ulimit -n))"
+
+if (( build )); then
+  log "building the edge and the load tool (Release)"
+  dotnet build src/Edge -c Release -nologo -v q >&2
+  dotnet build bench/Edge.Bench -c Release -nologo -v q >&2
+fi
+ensure_packages wrk nginx-light libnginx-mod-nchan pushpin
+
+EDGE_PIDS=()
+stop_edges() {
+  local p
+  for p in "${EDGE_PIDS[@]:-}"; do
+    [[ -n "$p" ]] || continue
+    kill -TERM "$p" 2>/dev/null || true
+  done
+  for p in "${EDGE_PIDS[@]:-}"; do
+    [[ -n "$p" ]] || continue
+    for _ in $(seq 1 75); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  EDGE_PIDS=()
+}
+
+# start_edges K: K edge processes on one port (SO_REUSEPORT when K > 1). Fails when one dies.
+start_edges() {
+  local k=$1 i extra=()
+  (( k > 1 )) && extra+=(--Edge:ReusePort=true)
+  mkdir -p "$RUN_DIR/edge"
+  for i in $(seq 1 "$k"); do
+    # shellcheck disable=SC2086
+    setsid dotnet "$EDGE_DLL" --config bench/edge-bench.json "${extra[@]}" $edge_args \
+      > "$RUN_DIR/edge/edge-$i.log" 2>&1 < /dev/null &
+    EDGE_PIDS+=($!)
+    (( i == 1 )) && wait_port "$EDGE_PORT" 60
+  done
+  sleep 2
+  for i in "${!EDGE_PIDS[@]}"; do
+    if ! kill -0 "${EDGE_PIDS[$i]}" 2>/dev/null; then
+      log "edge process $((i + 1)) of $k exited; its log:"; tail -n 20 "$RUN_DIR/edge/edge-$((i + 1)).log" >&2
+      stop_edges; return 1
+    fi
+  done
+  log "edge: $k process(es) on 127.0.0.1:$EDGE_PORT (pids ${EDGE_PIDS[*]})"
+}
+
+cleanup() {
+  stop_edges
+  for s in nchan pushpin nginx-proxy upstream; do bash bench/peers/$s.sh stop >/dev/null 2>&1 || true; done
+}
+trap cleanup EXIT
+
+bench() { log "$BENCH $*"; $BENCH "$@" --out "$out" | grep '^|' >&2 || true; }
+
+IFS=, read -r fa_s fa_k fa_r <<<"$fa"
+IFS=, read -r fb_s fb_k fb_r <<<"$fb"
+IFS=, read -r max_s max_k <<<"$maxsc"
+IFS=, read -r st_s st_k st_r <<<"$storm"
+common=(--warmup-seconds "$warm")
+
+bash bench/peers/upstream.sh start
+IFS=, read -ra tlist <<<"$targets"
+for t in "${tlist[@]:+${tlist[@]}}"; do
+  log "=== $t"
+  case "$t" in
+    edge) start_edges 1; pids=$(IFS=,; echo "${EDGE_PIDS[*]}") ;;
+    nchan) bash bench/peers/nchan.sh start; pids=$(bash bench/peers/nchan.sh pid) ;;
+    pushpin) bash bench/peers/pushpin.sh start; pids=$(bash bench/peers/pushpin.sh pid) ;;
+    *) echo "unknown target $t" >&2; exit 2 ;;
+  esac
+  sleep 1
+  bench hold --target "$t" --pid "$pids" --label hold --streams "$hold" --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec"
+  bench fanout --target "$t" --pid "$pids" --label fanout-a --subs "$fa_s" --channels "$fa_k" --rate "$fa_r" --seconds "$seconds" "${common[@]}"
+  bench fanout --target "$t" --pid "$pids" --label fanout-b --subs "$fb_s" --channels "$fb_k" --rate "$fb_r" --seconds "$seconds" "${common[@]}"
+  bench fanout --target "$t" --pid "$pids" --label fanout-max --step --subs "$max_s" --channels "$max_k" --rates "$maxrates" --seconds "$max_seconds" "${common[@]}"
+  bench storm --target "$t" --pid "$pids" --label storm --subs "$st_s" --channels "$st_k" --rate "$st_r" --seconds "$storm_seconds" --cuts "$cuts"
+  case "$t" in
+    edge) stop_edges ;;
+    *) bash bench/peers/$t.sh stop ;;
+  esac
+  sleep 2
+done
+
+if (( proxy )); then
+  log "=== proxy (wrk -t$wrk_t -c$wrk_c -d${wrk_d}s)"
+  bash bench/peers/nginx-proxy.sh start
+  start_edges 1
+  # a short warm-up of each path, not recorded
+  for u in "http://127.0.0.1:$EDGE_PORT/proxy-test" "http://127.0.0.1:18091/proxy-test"; do wrk -t1 -c8 -d2s "$u" >/dev/null 2>&1 || true; done
+  bench proxy --label proxy --threads "$wrk_t" --connections "$wrk_c" --duration "$wrk_d" \
+    --urls "upstream=http://127.0.0.1:18090/proxy-test,nginx=http://127.0.0.1:18091/proxy-test,edge=http://127.0.0.1:$EDGE_PORT/proxy-test"
+  stop_edges
+  bash bench/peers/nginx-proxy.sh stop
+fi
+
+if (( large > 0 )); then
+  log "=== large hold: $large streams, edge on $edge_procs process(es)"
+  if start_edges "$edge_procs"; then
+    pids=$(IFS=,; echo "${EDGE_PIDS[*]}")
+    bench hold --target edge --pid "$pids" --label hold-multi --streams "$large" --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec"
+    stop_edges
+  else
+    log "the $large-stream edge measurement cannot run yet: $edge_procs edge processes could not share port $EDGE_PORT (Edge:ReusePort missing?)"
+    echo "{\"mode\":\"hold\",\"label\":\"hold-multi\",\"target\":\"edge\",\"streams\":$large,\"error\":\"edge processes could not share the port (Edge:ReusePort not supported yet?)\"}" >> "$out"
+  fi
+  workers=$(( (large + 17999) / 18000 )); (( workers < 2 )) && workers=2
+  NCHAN_WORKERS=$workers bash bench/peers/nchan.sh start
+  bench hold --target nchan --pid "$(bash bench/peers/nchan.sh pid)" --label hold-multi --streams "$large" --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec"
+  bash bench/peers/nchan.sh stop
+fi
+
+{
+  echo "Command: \`$cmdline\` — $(date -u '+%Y-%m-%d %H:%M UTC'), raw lines: \`$out\`"
+  echo
+  $BENCH report --in "$out"
+} | tee "$table"
