@@ -110,7 +110,7 @@ public sealed class RabbitMqBroker : IEventBroker
         var opened = _opened ?? throw new InvalidOperationException("OpenAsync must complete before SubscribeAsync.");
         if (_historyLost is { } lost)
         {
-            throw new BrokerUnavailableException($"The history of stream '{_options.StreamName}' was lost ({lost}); reopen the broker.");
+            throw new LogHistoryLostException($"The history of stream '{_options.StreamName}' was lost ({lost}); reopen the broker.");
         }
 
         // A new subscription after a failed one continues the instance's feed; the last record is
@@ -379,7 +379,7 @@ public sealed class RabbitMqBroker : IEventBroker
             {
                 _historyLost = ex.Message;
                 Log.HistoryLost(_logger, _options.StreamName, ex.Message);
-                throw new BrokerUnavailableException($"The history of stream '{_options.StreamName}' was lost: {ex.Message}. Reopen the broker.", ex);
+                throw new LogHistoryLostException($"The history of stream '{_options.StreamName}' was lost: {ex.Message}. Reopen the broker.", ex);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && !_disposed)
             {

@@ -11,6 +11,7 @@ internal static class EdgeEventIds
     public const int DuplicateRecord = 1004;
     public const int BrokerReadBackFailed = 1005;
     public const int HubStopped = 1006;
+    public const int HistoryLost = 1007;
 
     // Streams: 2xxx
     public const int StreamOpened = 2000;

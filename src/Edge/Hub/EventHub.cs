@@ -81,6 +81,17 @@ internal sealed partial class EventHub
             {
                 break;
             }
+            catch (LogHistoryLostException ex)
+            {
+                // Positions of the old epoch mean nothing now: take the new epoch and send every
+                // client back to reconnect, where its old cursor earns the gap signal.
+                Log.HistoryLost(_logger, _broker.Name, ex);
+                await OpenAsync(cancellationToken).ConfigureAwait(false);
+                foreach (var (_, connection) in _connections)
+                {
+                    connection.Close(CloseReason.Shutdown);
+                }
+            }
             catch (Exception ex)
             {
                 // Resubscribing is safe: records at or below each partition's position are dropped.
@@ -505,6 +516,9 @@ internal sealed partial class EventHub
 
         [LoggerMessage(EventId = EdgeEventIds.BrokerReadBackFailed, Level = LogLevel.Warning, Message = "Reading back partition {Partition} from offset {Offset} on {Broker} failed")]
         public static partial void ReadBackFailed(ILogger logger, string broker, int partition, long offset, Exception exception);
+
+        [LoggerMessage(EventId = EdgeEventIds.HistoryLost, Level = LogLevel.Error, Message = "The {Broker} log lost its history; reopening for a new epoch and closing open streams so they reconnect")]
+        public static partial void HistoryLost(ILogger logger, string broker, Exception exception);
 
         [LoggerMessage(EventId = EdgeEventIds.HubStopped, Level = LogLevel.Information, Message = "The event hub stopped reading")]
         public static partial void HubStopped(ILogger logger);

@@ -378,7 +378,7 @@ public sealed class RabbitMqBrokerTests(RabbitMqFixture rabbit, ITestOutputHelpe
     }
 
     [Fact]
-    public async Task LiveFeed_WhenTheStreamIsDeleted_StopsWithBrokerUnavailable_AndReopenGivesANewEpoch()
+    public async Task LiveFeed_WhenTheStreamIsDeleted_StopsWithHistoryLost_AndReopenGivesANewEpoch()
     {
         var stream = NewStream();
         using var cts = new CancellationTokenSource(Timeout);
@@ -390,7 +390,7 @@ public sealed class RabbitMqBrokerTests(RabbitMqFixture rabbit, ITestOutputHelpe
 
         await rabbit.DeleteStreamAsync(stream, cts.Token);
 
-        await Assert.ThrowsAsync<BrokerUnavailableException>(async () => await feed.MoveNextAsync().AsTask().WaitAsync(Timeout, cts.Token));
+        await Assert.ThrowsAsync<LogHistoryLostException>(async () => await feed.MoveNextAsync().AsTask().WaitAsync(Timeout, cts.Token));
         Assert.False(broker.Health.IsAvailable);
         var after = await broker.OpenAsync(cts.Token);
         Assert.NotEqual(before.Epoch, after.Epoch);

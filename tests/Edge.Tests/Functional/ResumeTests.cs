@@ -3,6 +3,7 @@ using System.Text;
 using Edge.Brokers;
 using Edge.Brokers.InMemory;
 using Edge.Diagnostics;
+using Edge.Hub;
 using Edge.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
@@ -325,5 +326,41 @@ public sealed class ResumeTests
         Assert.Equal(Enumerable.Range(3, 7).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), (await resumed.ReadEventsAsync(7, Wait)).Select(e => e.Data));
         Assert.True(await fresh.NoEventWithinAsync(TimeSpan.FromMilliseconds(300)));
         Assert.Equal(0, second.Services.GetRequiredService<EdgeMetrics>().Gaps);
+    }
+
+    [Fact]
+    public async Task LogReset_WhileRunning_TakesTheNewEpoch_AndSendsClientsBackWithAGap()
+    {
+        var log = new InMemoryLog(new InMemoryBrokerOptions(), TimeProvider.System);
+        await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default(("Edge:Shutdown:RetryHintMilliseconds", "250")), configureServices: s => s.AddSingleton(log));
+        var client = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=c");
+        using (await edge.PublishAsync(Batch("c", 0, 2)))
+        {
+        }
+
+        await client.ReadEventsAsync(2, Wait);
+        var oldCursor = client.LastEventId;
+
+        log.Reset();
+
+        await client.WaitForEndAsync(Wait);
+        Assert.EndsWith("retry: 250\n\n", client.RawText, StringComparison.Ordinal);
+        await client.DisposeAsync();
+
+        var hub = edge.Services.GetRequiredService<EventHub>();
+        var deadline = DateTime.UtcNow + Wait;
+        while (hub.Epoch != log.Epoch && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        await using var back = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=c", lastEventId: oldCursor);
+        var gap = await back.ReadEventAsync(Wait);
+        Assert.Equal(("edge-gap", """{"reason":"epoch-changed"}"""), (gap.Event, gap.Data));
+        using (await edge.PublishAsync(Batch("c", 2, 1)))
+        {
+        }
+
+        Assert.Equal("2", (await back.ReadEventAsync(Wait)).Data);
     }
 }

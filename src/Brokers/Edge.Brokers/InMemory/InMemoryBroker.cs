@@ -15,6 +15,7 @@ public sealed class InMemoryBroker : IEventBroker
     private readonly InMemoryLog _log;
     private readonly int _lookBackRecords;
     private long[]? _opened;
+    private string _openedEpoch = string.Empty;
 
     /// <param name="log">The storage, possibly shared with other broker instances.</param>
     /// <param name="options">This instance's options (look-back); the log's own options when null.</param>
@@ -31,6 +32,7 @@ public sealed class InMemoryBroker : IEventBroker
     public Task<LogSnapshot> OpenAsync(CancellationToken cancellationToken)
     {
         ThrowIfUnavailable();
+        var epoch = _log.Epoch;
         var next = _log.GetNextOffsets();
         var start = new long[next.Length];
         for (var p = 0; p < next.Length; p++)
@@ -39,7 +41,8 @@ public sealed class InMemoryBroker : IEventBroker
         }
 
         _opened = start;
-        return Task.FromResult(new LogSnapshot(_log.Epoch, next) { FeedStartOffsets = _lookBackRecords > 0 ? start : null });
+        _openedEpoch = epoch;
+        return Task.FromResult(new LogSnapshot(epoch, next) { FeedStartOffsets = _lookBackRecords > 0 ? start : null });
     }
 
     public int GetPartition(string channel) => ChannelHash.Partition(channel, _log.PartitionCount);
@@ -47,12 +50,13 @@ public sealed class InMemoryBroker : IEventBroker
     public async IAsyncEnumerable<BrokerRecord> SubscribeAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var next = (long[]?)_opened?.Clone() ?? throw new InvalidOperationException("OpenAsync must complete before SubscribeAsync.");
+        var epoch = _openedEpoch;
         var batch = new List<BrokerRecord>(BatchSize);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
             batch.Clear();
-            var wait = _log.CollectNew(next, batch, BatchSize);
+            var wait = _log.CollectNew(epoch, next, batch, BatchSize);
             if (wait is not null)
             {
                 await wait.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -15,6 +15,7 @@ public sealed class InMemoryLog
     private readonly TimeProvider _timeProvider;
     private TaskCompletionSource _appended = NewSignal();
     private volatile bool _available = true;
+    private string _epoch;
 
     public InMemoryLog(InMemoryBrokerOptions options, TimeProvider timeProvider)
     {
@@ -27,10 +28,19 @@ public sealed class InMemoryLog
             _partitions[i] = new Partition();
         }
 
-        Epoch = NewEpoch();
+        _epoch = NewEpoch();
     }
 
-    public string Epoch { get; }
+    public string Epoch
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _epoch;
+            }
+        }
+    }
 
     public int PartitionCount => _partitions.Length;
 
@@ -41,6 +51,25 @@ public sealed class InMemoryLog
     {
         get => _available;
         set => _available = value;
+    }
+
+    /// <summary>Drops all history, as a deleted and re-created stream would: a new epoch, offsets from 0.</summary>
+    public void Reset()
+    {
+        TaskCompletionSource signal;
+        lock (_gate)
+        {
+            for (var i = 0; i < _partitions.Length; i++)
+            {
+                _partitions[i] = new Partition();
+            }
+
+            _epoch = NewEpoch();
+            signal = _appended;
+            _appended = NewSignal();
+        }
+
+        signal.TrySetResult();
     }
 
     public long[] GetNextOffsets()
@@ -98,10 +127,15 @@ public sealed class InMemoryLog
     /// advanced past what is copied) into <paramref name="into"/>; when there are none, returns
     /// a task that completes at the next append.
     /// </summary>
-    internal Task? CollectNew(long[] fromOffsets, List<BrokerRecord> into, int max)
+    internal Task? CollectNew(string epoch, long[] fromOffsets, List<BrokerRecord> into, int max)
     {
         lock (_gate)
         {
+            if (!string.Equals(epoch, _epoch, StringComparison.Ordinal))
+            {
+                throw new LogHistoryLostException($"The in-memory log was reset (epoch {epoch} is now {_epoch}).");
+            }
+
             for (var partition = 0; partition < _partitions.Length && into.Count < max; partition++)
             {
                 var p = _partitions[partition];
