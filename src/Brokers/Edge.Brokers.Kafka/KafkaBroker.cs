@@ -29,7 +29,10 @@ public sealed class KafkaBroker : IEventBroker
     private readonly Lock _producerGate = new();
     private readonly CancellationTokenSource _disposed = new();
     private IAdminClient? _admin;
-    private IConsumer<Ignore, byte[]>? _watermarks;
+    private readonly Lock _watermarksGate = new();
+    private readonly System.Collections.Concurrent.ConcurrentBag<IDisposable> _retired = [];
+    private volatile IConsumer<Ignore, byte[]>? _watermarks;
+    private DateTimeOffset _watermarksRenewed;
     private IProducer<string, byte[]>? _producer;
     private volatile bool _producerFaulted;
     private volatile TopicState? _state;
@@ -245,6 +248,11 @@ public sealed class KafkaBroker : IEventBroker
             }
 
             _watermarks?.Dispose();
+            foreach (var retired in _retired)
+            {
+                retired.Dispose();
+            }
+
             _admin?.Dispose();
         }).ConfigureAwait(false);
     }
@@ -425,14 +433,42 @@ public sealed class KafkaBroker : IEventBroker
 
     private WatermarkOffsets Watermarks(TopicPartition topicPartition)
     {
-        try
+        var deadline = _timeProvider.GetUtcNow() + _options.RequestTimeout;
+        while (true)
         {
-            return _watermarks!.QueryWatermarkOffsets(topicPartition, _options.RequestTimeout);
+            try
+            {
+                return _watermarks!.QueryWatermarkOffsets(topicPartition, _options.RequestTimeout);
+            }
+            catch (KafkaException e) when (e.Error.Code == ErrorCode.Local_UnknownPartition && _timeProvider.GetUtcNow() < deadline)
+            {
+                // A partition just added is not yet in this client's metadata cache, which a
+                // watermark query does not refresh: a new client reads fresh metadata.
+                RenewWatermarksClient();
+                Thread.Sleep(100);
+            }
+            catch (KafkaException e)
+            {
+                MarkUnavailable(KafkaClients.Describe(e.Error));
+                throw new BrokerUnavailableException($"Kafka did not report the offsets of partition {topicPartition.Partition.Value}: {e.Error.Reason}", e) { RetryAfter = TimeSpan.FromSeconds(2) };
+            }
         }
-        catch (KafkaException e)
+    }
+
+    private void RenewWatermarksClient()
+    {
+        lock (_watermarksGate)
         {
-            MarkUnavailable(KafkaClients.Describe(e.Error));
-            throw new BrokerUnavailableException($"Kafka did not report the offsets of partition {topicPartition.Partition.Value}: {e.Error.Reason}", e) { RetryAfter = TimeSpan.FromSeconds(2) };
+            var now = _timeProvider.GetUtcNow();
+            if (now - _watermarksRenewed < TimeSpan.FromSeconds(1))
+            {
+                return;
+            }
+
+            _watermarksRenewed = now;
+            // Another thread may still be using the old client: it is disposed with the broker.
+            _retired.Add(_watermarks!);
+            _watermarks = Clients.CreateConsumer("meta", partitionEof: false);
         }
     }
 
