@@ -1,0 +1,112 @@
+namespace Edge.Configuration;
+
+/// <summary>The <c>Edge</c> configuration section as the user wrote it.</summary>
+public sealed class EdgeOptions
+{
+    public const string SectionName = "Edge";
+
+    /// <summary>Addresses to listen on, separated by <c>;</c>. Default <c>http://127.0.0.1:8080</c>.</summary>
+    public string Urls { get; set; } = "http://127.0.0.1:8080";
+
+    public BrokerSelectionOptions Broker { get; set; } = new();
+
+    public ReplayOptions Replay { get; set; } = new();
+
+    public PublishOptions Publish { get; set; } = new();
+
+    public ShutdownOptions Shutdown { get; set; } = new();
+
+    public ProxyOptions Proxy { get; set; } = new();
+
+    public ResponseCompressionSettings ResponseCompression { get; set; } = new();
+
+    public HealthOptions Health { get; set; } = new();
+
+    /// <summary>SSE streams served by the edge itself, by name.</summary>
+    public Dictionary<string, StreamOptions> Streams { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+}
+
+public sealed class BrokerSelectionOptions
+{
+    /// <summary>Which broker plugin feeds the streams: <c>InMemory</c> (default), <c>RabbitMq</c>, <c>Kafka</c>.</summary>
+    public string Type { get; set; } = "InMemory";
+}
+
+/// <summary>The replay window every instance keeps in memory, per partition.</summary>
+public sealed class ReplayOptions
+{
+    /// <summary>Most events kept per partition. Default 10,000.</summary>
+    public int MaxEvents { get; set; } = 10_000;
+
+    /// <summary>Most encoded bytes kept per partition. Default 64 MiB.</summary>
+    public long MaxBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Oldest event kept. Default 10 minutes; zero means no age limit.</summary>
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Whether cursors older than the window are read back from the broker. Default true.</summary>
+    public bool ReadFromBroker { get; set; } = true;
+
+    /// <summary>Concurrent read-backs from the broker. Default 4.</summary>
+    public int BrokerReadConcurrency { get; set; } = 4;
+
+    /// <summary>Largest envelope accepted from the broker, in bytes; larger ones are skipped as malformed. Default 1 MiB.</summary>
+    public int MaxEnvelopeBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Message ids remembered per instance to drop duplicates of a retried publish. Default 100,000; zero disables.</summary>
+    public int DeduplicationIds { get; set; } = 100_000;
+}
+
+public sealed class PublishOptions
+{
+    /// <summary>Whether the HTTP publish API is served. Default true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Its path. Default <c>/_edge/publish</c>.</summary>
+    public string Path { get; set; } = "/_edge/publish";
+
+    /// <summary>Keys accepted in <c>Authorization: Bearer</c> or <c>X-Edge-Key</c>. Required when enabled.</summary>
+    public List<string> ApiKeys { get; set; } = [];
+
+    /// <summary>Largest request body, in bytes. Default 1 MiB.</summary>
+    public int MaxBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Most envelopes in one request. Default 1,000.</summary>
+    public int MaxEventsPerRequest { get; set; } = 1000;
+
+    /// <summary>Seconds suggested in <c>Retry-After</c> when the broker is unavailable. Default 2.</summary>
+    public int RetryAfterSeconds { get; set; } = 2;
+}
+
+public sealed class ShutdownOptions
+{
+    /// <summary>How long open streams and requests get to finish on SIGTERM / Ctrl+C. Default 10 s.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The <c>retry:</c> (ms) sent to each open stream before it is closed. Default 1,000.</summary>
+    public int RetryHintMilliseconds { get; set; } = 1000;
+}
+
+public sealed class ProxyOptions
+{
+    /// <summary>
+    /// The activity timeout given to every YARP cluster that sets none (YARP's own default is
+    /// 100 s, which cuts quiet proxied streams). Default 1 hour.
+    /// </summary>
+    public TimeSpan ActivityTimeout { get; set; } = TimeSpan.FromHours(1);
+}
+
+public sealed class ResponseCompressionSettings
+{
+    /// <summary>Compress proxied and other responses (gzip, br) for clients that accept it. SSE streams never are. Default false.</summary>
+    public bool Enabled { get; set; }
+}
+
+public sealed class HealthOptions
+{
+    /// <summary>Liveness path. Default <c>/_edge/health</c>.</summary>
+    public string LivePath { get; set; } = "/_edge/health";
+
+    /// <summary>Readiness path (503 while the broker is down or the edge drains). Default <c>/_edge/ready</c>.</summary>
+    public string ReadyPath { get; set; } = "/_edge/ready";
+}

@@ -1,0 +1,276 @@
+using System.Text.RegularExpressions;
+using Edge.Brokers.Envelopes;
+using Edge.Hosting;
+using Microsoft.AspNetCore.Routing.Patterns;
+using Microsoft.Extensions.Options;
+
+namespace Edge.Configuration;
+
+/// <summary>Checks the whole <c>Edge</c> section at start and reports every error at once, each naming its key.</summary>
+internal sealed partial class EdgeOptionsValidator : IValidateOptions<EdgeOptions>
+{
+    private readonly BrokerCatalog _brokers;
+
+    public EdgeOptionsValidator(BrokerCatalog brokers)
+    {
+        _brokers = brokers;
+    }
+
+    public ValidateOptionsResult Validate(string? name, EdgeOptions options)
+    {
+        var errors = new List<string>();
+
+        if (string.IsNullOrWhiteSpace(options.Urls))
+        {
+            errors.Add("Edge:Urls must name at least one address, e.g. http://127.0.0.1:8080.");
+        }
+        else
+        {
+            foreach (var url in options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                {
+                    errors.Add($"Edge:Urls: '{url}' is not an http:// or https:// address.");
+                }
+            }
+        }
+
+        if (!_brokers.TryFind(options.Broker.Type, out _))
+        {
+            errors.Add($"Edge:Broker:Type: '{options.Broker.Type}' is not a known broker; known types: {string.Join(", ", _brokers.Types)}.");
+        }
+
+        ValidateReplay(options.Replay, errors);
+        ValidatePublish(options.Publish, errors);
+
+        if (options.Shutdown.DrainTimeout < TimeSpan.Zero)
+        {
+            errors.Add("Edge:Shutdown:DrainTimeout must not be negative.");
+        }
+
+        if (options.Shutdown.RetryHintMilliseconds < 0)
+        {
+            errors.Add("Edge:Shutdown:RetryHintMilliseconds must not be negative.");
+        }
+
+        if (options.Proxy.ActivityTimeout <= TimeSpan.Zero)
+        {
+            errors.Add("Edge:Proxy:ActivityTimeout must be positive.");
+        }
+
+        CheckPath(options.Health.LivePath, "Edge:Health:LivePath", errors);
+        CheckPath(options.Health.ReadyPath, "Edge:Health:ReadyPath", errors);
+
+        var reserved = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            [Normalize(options.Health.LivePath)] = "Edge:Health:LivePath",
+            [Normalize(options.Health.ReadyPath)] = "Edge:Health:ReadyPath",
+        };
+        if (options.Publish.Enabled)
+        {
+            reserved.TryAdd(Normalize(options.Publish.Path), "Edge:Publish:Path");
+        }
+
+        foreach (var (streamName, stream) in options.Streams)
+        {
+            ValidateStream(streamName, stream, reserved, errors);
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateReplay(ReplayOptions replay, List<string> errors)
+    {
+        if (replay.MaxEvents < 1)
+        {
+            errors.Add("Edge:Replay:MaxEvents must be at least 1.");
+        }
+
+        if (replay.MaxBytes < 1)
+        {
+            errors.Add("Edge:Replay:MaxBytes must be at least 1.");
+        }
+
+        if (replay.MaxAge < TimeSpan.Zero)
+        {
+            errors.Add("Edge:Replay:MaxAge must not be negative (zero means no age limit).");
+        }
+
+        if (replay.BrokerReadConcurrency < 1)
+        {
+            errors.Add("Edge:Replay:BrokerReadConcurrency must be at least 1.");
+        }
+
+        if (replay.MaxEnvelopeBytes < 64)
+        {
+            errors.Add("Edge:Replay:MaxEnvelopeBytes must be at least 64.");
+        }
+
+        if (replay.DeduplicationIds < 0)
+        {
+            errors.Add("Edge:Replay:DeduplicationIds must not be negative (zero disables deduplication).");
+        }
+    }
+
+    private static void ValidatePublish(PublishOptions publish, List<string> errors)
+    {
+        if (!publish.Enabled)
+        {
+            return;
+        }
+
+        CheckPath(publish.Path, "Edge:Publish:Path", errors);
+        if (publish.ApiKeys.Count == 0)
+        {
+            errors.Add("Edge:Publish:ApiKeys must hold at least one key while Edge:Publish:Enabled is true.");
+        }
+
+        for (var i = 0; i < publish.ApiKeys.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(publish.ApiKeys[i]) || !EnvelopeLimits.IsLineSafe(publish.ApiKeys[i]))
+            {
+                errors.Add($"Edge:Publish:ApiKeys:{i} must be a non-empty key without control characters.");
+            }
+        }
+
+        if (publish.MaxBodyBytes < 2)
+        {
+            errors.Add("Edge:Publish:MaxBodyBytes must be at least 2.");
+        }
+
+        if (publish.MaxEventsPerRequest < 1)
+        {
+            errors.Add("Edge:Publish:MaxEventsPerRequest must be at least 1.");
+        }
+
+        if (publish.RetryAfterSeconds < 0)
+        {
+            errors.Add("Edge:Publish:RetryAfterSeconds must not be negative.");
+        }
+    }
+
+    private static void ValidateStream(string name, StreamOptions stream, Dictionary<string, string> reserved, List<string> errors)
+    {
+        var key = $"Edge:Streams:{name}";
+        RoutePattern? pattern = null;
+        if (string.IsNullOrWhiteSpace(stream.Path))
+        {
+            errors.Add($"{key}:Path is required (e.g. /events).");
+        }
+        else if (!stream.Path.StartsWith('/'))
+        {
+            errors.Add($"{key}:Path '{stream.Path}' must start with '/'.");
+        }
+        else
+        {
+            try
+            {
+                pattern = RoutePatternFactory.Parse(stream.Path);
+            }
+            catch (RoutePatternException ex)
+            {
+                errors.Add($"{key}:Path '{stream.Path}' is not a valid route pattern: {ex.Message}");
+            }
+
+            if (pattern is not null)
+            {
+                var normalized = Normalize(stream.Path);
+                if (!reserved.TryAdd(normalized, $"{key}:Path"))
+                {
+                    errors.Add($"{key}:Path '{stream.Path}' collides with {reserved[normalized]}.");
+                }
+            }
+        }
+
+        for (var i = 0; i < stream.Channels.Count; i++)
+        {
+            var channel = stream.Channels[i];
+            foreach (Match placeholder in PlaceholderRegex().Matches(channel ?? string.Empty))
+            {
+                var parameter = placeholder.Groups[1].Value;
+                if (pattern is not null && pattern.GetParameter(parameter) is null)
+                {
+                    errors.Add($"{key}:Channels:{i} '{channel}' uses {{{parameter}}}, which {key}:Path does not define.");
+                }
+            }
+
+            var literal = PlaceholderRegex().Replace(channel ?? string.Empty, "x");
+            if (EnvelopeLimits.CheckChannel(literal) is { } problem)
+            {
+                errors.Add($"{key}:Channels:{i} {problem}.");
+            }
+        }
+
+        if (stream.MaxChannels < 1)
+        {
+            errors.Add($"{key}:MaxChannels must be at least 1.");
+        }
+
+        if (stream.QueueCapacity < 1)
+        {
+            errors.Add($"{key}:QueueCapacity must be at least 1.");
+        }
+
+        if (stream.Retry is < 0)
+        {
+            errors.Add($"{key}:Retry must not be negative.");
+        }
+
+        if (stream.Heartbeat.Interval < TimeSpan.Zero)
+        {
+            errors.Add($"{key}:Heartbeat:Interval must not be negative (zero disables heartbeats).");
+        }
+
+        CheckSignal($"{key}:Hello", stream.Hello.Comment, stream.Hello.Event, errors);
+        CheckSignal($"{key}:Heartbeat", stream.Heartbeat.Comment, stream.Heartbeat.Event, errors);
+
+        if (string.IsNullOrEmpty(stream.GapEvent) || !EnvelopeLimits.IsLineSafe(stream.GapEvent))
+        {
+            errors.Add($"{key}:GapEvent must be a non-empty event name without control characters.");
+        }
+
+        CheckName(stream.ChannelsQuery, $"{key}:ChannelsQuery", errors);
+        CheckName(stream.Identity.UserIdQuery, $"{key}:Identity:UserIdQuery", errors);
+        CheckName(stream.Identity.UserIdHeader, $"{key}:Identity:UserIdHeader", errors);
+        CheckName(stream.Identity.SessionIdQuery, $"{key}:Identity:SessionIdQuery", errors);
+        CheckName(stream.Identity.SessionIdHeader, $"{key}:Identity:SessionIdHeader", errors);
+    }
+
+    private static void CheckSignal(string key, string? comment, string? eventName, List<string> errors)
+    {
+        if (comment is not null && !EnvelopeLimits.IsLineSafe(comment))
+        {
+            errors.Add($"{key}:Comment must not contain CR, LF or other control characters.");
+        }
+
+        if (eventName is not null && (eventName.Length == 0 || !EnvelopeLimits.IsLineSafe(eventName)))
+        {
+            errors.Add($"{key}:Event must be a non-empty event name without control characters.");
+        }
+    }
+
+    private static void CheckName(string? value, string key, List<string> errors)
+    {
+        if (!string.IsNullOrEmpty(value) && !EnvelopeLimits.IsLineSafe(value))
+        {
+            errors.Add($"{key} must not contain control characters.");
+        }
+    }
+
+    private static void CheckPath(string? path, string key, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(path) || !path.StartsWith('/'))
+        {
+            errors.Add($"{key} must be a path starting with '/'.");
+        }
+    }
+
+    private static string Normalize(string? path) =>
+        ParameterNameRegex().Replace((path ?? string.Empty).TrimEnd('/'), "{}");
+
+    [GeneratedRegex(@"\{([A-Za-z_][A-Za-z0-9_]*)\}")]
+    private static partial Regex PlaceholderRegex();
+
+    [GeneratedRegex(@"\{[^}]*\}")]
+    private static partial Regex ParameterNameRegex();
+}

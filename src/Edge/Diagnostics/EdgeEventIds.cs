@@ -1,0 +1,34 @@
+namespace Edge.Diagnostics;
+
+/// <summary>Every log event id of the edge, in one place, so operators can filter by id.</summary>
+internal static class EdgeEventIds
+{
+    // Hub and broker feed: 1xxx
+    public const int BrokerOpened = 1000;
+    public const int BrokerOpenFailed = 1001;
+    public const int BrokerFeedFailed = 1002;
+    public const int MalformedRecord = 1003;
+    public const int DuplicateRecord = 1004;
+    public const int BrokerReadBackFailed = 1005;
+    public const int HubStopped = 1006;
+
+    // Streams: 2xxx
+    public const int StreamOpened = 2000;
+    public const int StreamClosed = 2001;
+    public const int SlowConsumerClosed = 2002;
+    public const int StreamRejected = 2003;
+    public const int GapSignalled = 2004;
+    public const int StreamDraining = 2005;
+    public const int StreamWriteFailed = 2006;
+
+    // Publish API: 3xxx
+    public const int Published = 3000;
+    public const int PublishRejected = 3001;
+    public const int PublishBrokerUnavailable = 3002;
+    public const int PublishUnauthorized = 3003;
+
+    // Hosting: 4xxx
+    public const int InvalidConfiguration = 4000;
+    public const int ConfigurationFile = 4001;
+    public const int Draining = 4002;
+}

@@ -1,0 +1,141 @@
+using Edge.Configuration;
+using Microsoft.Extensions.Configuration.EnvironmentVariables;
+using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.FileProviders;
+
+namespace Edge.Hosting;
+
+/// <summary>
+/// Builds the edge host: <c>config/edge.json</c> (or <c>--config PATH</c>) under environment
+/// variables and command-line arguments, Kestrel on <c>Edge:Urls</c>, and the edge pipeline.
+/// </summary>
+public static class EdgeApp
+{
+    public const string DefaultConfigPath = "config/edge.json";
+
+    /// <param name="args">Command-line arguments; <c>--config PATH</c> picks the configuration file.</param>
+    /// <param name="configureConfiguration">Adds sources above all others (tests use it), before services are added.</param>
+    /// <param name="configure">Changes services and logging after the edge's own registrations.</param>
+    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configureConfiguration = null, Action<WebApplicationBuilder>? configure = null)
+    {
+        var (configPath, explicitPath, rest) = ReadConfigArgument(args);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = rest });
+        AddConfigFile(builder.Configuration, configPath, explicitPath);
+        configureConfiguration?.Invoke(builder.Configuration);
+
+        builder.Services.AddEdge(builder.Configuration);
+        configure?.Invoke(builder);
+
+        var urls = builder.Configuration[$"{EdgeOptions.SectionName}:Urls"] ?? new EdgeOptions().Urls;
+        builder.WebHost.UseUrls(urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxConcurrentConnections = null;
+            kestrel.Limits.MaxConcurrentUpgradedConnections = null;
+        });
+
+        var app = builder.Build();
+        app.MapEdge();
+        return app;
+    }
+
+    private static (string? Path, bool Explicit, string[] Remaining) ReadConfigArgument(string[] args)
+    {
+        var rest = new List<string>(args.Length);
+        string? path = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--config")
+            {
+                if (i + 1 >= args.Length)
+                {
+                    throw new EdgeConfigurationException("--config needs a file path, e.g. --config config/edge.json.");
+                }
+
+                path = args[++i];
+            }
+            else if (args[i].StartsWith("--config=", StringComparison.Ordinal))
+            {
+                path = args[i]["--config=".Length..];
+            }
+            else
+            {
+                rest.Add(args[i]);
+            }
+        }
+
+        if (path is not null)
+        {
+            var full = Path.GetFullPath(path);
+            if (!File.Exists(full))
+            {
+                throw new EdgeConfigurationException($"The configuration file '{full}' given by --config does not exist.");
+            }
+
+            return (full, true, rest.ToArray());
+        }
+
+        return (FindDefaultConfig(), false, rest.ToArray());
+    }
+
+    private static string? FindDefaultConfig()
+    {
+        var fromCurrent = Path.GetFullPath(DefaultConfigPath);
+        if (File.Exists(fromCurrent))
+        {
+            return fromCurrent;
+        }
+
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        for (var depth = 0; directory is not null && depth < 8; depth++, directory = directory.Parent)
+        {
+            var candidate = Path.Combine(directory.FullName, DefaultConfigPath);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Inserts the JSON file below environment variables and the command line.</summary>
+    private static void AddConfigFile(ConfigurationManager configuration, string? path, bool required)
+    {
+        if (path is null)
+        {
+            return;
+        }
+
+        var source = new JsonConfigurationSource
+        {
+            FileProvider = new PhysicalFileProvider(Path.GetDirectoryName(path)!),
+            Path = Path.GetFileName(path),
+            Optional = !required,
+            ReloadOnChange = true,
+        };
+        IConfigurationBuilder builder = configuration;
+        var sources = builder.Sources;
+        var index = sources.Count;
+        for (var i = sources.Count - 1; i >= 0; i--)
+        {
+            if (sources[i] is EnvironmentVariablesConfigurationSource { Prefix: null or "" })
+            {
+                index = i;
+                break;
+            }
+        }
+
+        sources.Insert(index, source);
+    }
+}
+
+/// <summary>A configuration problem found before the host could be built.</summary>
+public sealed class EdgeConfigurationException : Exception
+{
+    public EdgeConfigurationException(string message)
+        : base(message)
+    {
+    }
+}

@@ -1,0 +1,66 @@
+using Edge.Configuration;
+using Edge.Diagnostics;
+using Edge.Health;
+using Edge.Hub;
+using Edge.Publishing;
+using Edge.Sse;
+using Microsoft.Extensions.Options;
+
+namespace Edge.Hosting;
+
+/// <summary>Marks an endpoint as an SSE stream served by the edge.</summary>
+internal sealed record SseStreamMetadata(StreamDefinition Stream);
+
+public static class EdgeApplicationExtensions
+{
+    /// <summary>Edge endpoints sort before YARP routes, so a stream path wins over a proxy route with the same path.</summary>
+    private const int EdgeEndpointOrder = -1000;
+
+    /// <summary>
+    /// Maps the edge's pipeline: health, publish API, SSE streams and the YARP routes.
+    /// Reading the options here validates them, so a bad configuration stops start-up.
+    /// </summary>
+    public static WebApplication MapEdge(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<EdgeOptions>>().Value;
+
+        app.UseRouting();
+        app.Use(static (context, next) =>
+        {
+            // Streams are never compressed: a compressor buffers, and SSE must flush each event.
+            if (context.GetEndpoint()?.Metadata.GetMetadata<SseStreamMetadata>() is not null)
+            {
+                context.Request.Headers.AcceptEncoding = default;
+            }
+
+            return next(context);
+        });
+        if (options.ResponseCompression.Enabled)
+        {
+            app.UseResponseCompression();
+        }
+
+        app.Map(options.Health.LivePath, HealthEndpoints.LiveAsync).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge liveness");
+        app.Map(options.Health.ReadyPath, (HttpContext context, EventHub hub) => HealthEndpoints.ReadyAsync(context, hub)).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge readiness");
+        app.Map("/_edge/metrics", (HttpContext context, EdgeMetrics metrics) => HealthEndpoints.MetricsAsync(context, metrics)).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge metrics");
+
+        if (options.Publish.Enabled)
+        {
+            var publish = app.Services.GetRequiredService<PublishEndpoint>();
+            app.Map(options.Publish.Path, publish.HandleAsync).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge publish API");
+        }
+
+        var streams = app.Services.GetRequiredService<SseStreamEndpoint>();
+        foreach (var (name, streamOptions) in options.Streams)
+        {
+            var definition = new StreamDefinition(name, streamOptions);
+            app.Map(definition.Path, context => streams.HandleAsync(context, definition))
+                .WithOrder(EdgeEndpointOrder)
+                .WithDisplayName("SSE stream " + name)
+                .WithMetadata(new SseStreamMetadata(definition));
+        }
+
+        app.MapReverseProxy();
+        return app;
+    }
+}

@@ -1,0 +1,470 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Text;
+using Edge.Brokers;
+using Edge.Brokers.Cursors;
+using Edge.Brokers.Envelopes;
+using Edge.Configuration;
+using Edge.Diagnostics;
+using Edge.Sse;
+using Microsoft.Extensions.Options;
+
+namespace Edge.Hub;
+
+/// <summary>
+/// The heart of an instance: one reader of the broker's whole log, a replay window per partition,
+/// the channel index, and every open connection. Each record is parsed and encoded once, kept in
+/// the window, and offered to the connections of its channel without ever waiting for them.
+/// </summary>
+internal sealed partial class EventHub
+{
+    private readonly IEventBroker _broker;
+    private readonly ReplayOptions _replay;
+    private readonly EdgeMetrics _metrics;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<EventHub> _logger;
+    private readonly ChannelIndex _index = new();
+    private readonly ConcurrentDictionary<long, SseConnection> _connections = new();
+    private readonly SemaphoreSlim _brokerReads;
+    private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly object _growGate = new();
+    private readonly ArrayBufferWriter<byte> _feedScratch = new(4096);
+    private readonly MessageIdDeduplicator _deduplicator;
+    private volatile PartitionState[] _partitions = [];
+    private string _epoch = string.Empty;
+    private byte[] _epochAscii = [];
+    private long _nextConnectionId;
+    private volatile bool _draining;
+
+    public EventHub(IEventBroker broker, IOptions<EdgeOptions> options, EdgeMetrics metrics, TimeProvider timeProvider, ILogger<EventHub> logger)
+    {
+        _broker = broker;
+        _replay = options.Value.Replay;
+        _metrics = metrics;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _brokerReads = new SemaphoreSlim(_replay.BrokerReadConcurrency);
+        _deduplicator = new MessageIdDeduplicator(_replay.DeduplicationIds);
+    }
+
+    public bool IsOpen => _opened.Task.IsCompletedSuccessfully;
+
+    public bool IsDraining => _draining;
+
+    public string Epoch => _epoch;
+
+    public IEventBroker Broker => _broker;
+
+    public int ConnectionCount => _connections.Count;
+
+    public int ChannelCount => _index.ChannelCount;
+
+    public Task WhenOpen => _opened.Task;
+
+    /// <summary>Opens the log (retrying while the broker is down) and then reads it until stopped.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await foreach (var record in _broker.SubscribeAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    Ingest(record);
+                    delay = TimeSpan.FromMilliseconds(100);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                // Resubscribing is safe: records at or below each partition's position are dropped.
+                Log.FeedFailed(_logger, _broker.Name, delay.TotalMilliseconds, ex);
+                await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+            }
+        }
+
+        Log.HubStopped(_logger);
+    }
+
+    private async Task OpenAsync(CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(200);
+        while (true)
+        {
+            try
+            {
+                var snapshot = await _broker.OpenAsync(cancellationToken).ConfigureAwait(false);
+                if (!EventCursor.IsValidEpoch(snapshot.Epoch))
+                {
+                    throw new InvalidOperationException($"The {_broker.Name} broker reported the invalid epoch '{snapshot.Epoch}'.");
+                }
+
+                var partitions = new PartitionState[snapshot.PartitionCount];
+                for (var i = 0; i < partitions.Length; i++)
+                {
+                    partitions[i] = new PartitionState(snapshot.NextOffsets[i], new ReplayWindow(_replay, _timeProvider, snapshot.NextOffsets[i]));
+                }
+
+                _epoch = snapshot.Epoch;
+                _epochAscii = Encoding.ASCII.GetBytes(snapshot.Epoch);
+                _partitions = partitions;
+                Log.BrokerOpened(_logger, _broker.Name, snapshot.Epoch, snapshot.PartitionCount);
+                _opened.TrySetResult();
+                return;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                _opened.TrySetCanceled(cancellationToken);
+                throw;
+            }
+            catch (Exception ex)
+            {
+                Log.BrokerOpenFailed(_logger, _broker.Name, delay.TotalMilliseconds, ex);
+                await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+            }
+        }
+    }
+
+    /// <summary>Takes one record from the feed: parse, drop duplicates, encode once, keep, dispatch.</summary>
+    internal void Ingest(BrokerRecord record)
+    {
+        _metrics.RecordRead();
+        var state = GetPartition(record.Partition);
+        if (record.Offset < Volatile.Read(ref state.NextOffset))
+        {
+            return;
+        }
+
+        var prepared = TryPrepare(record, _feedScratch, deduplicate: true, out var malformed);
+        if (prepared is null)
+        {
+            if (malformed is not null)
+            {
+                _metrics.RecordMalformed();
+                Log.MalformedRecord(_logger, record.Partition, record.Offset, malformed);
+            }
+            else
+            {
+                _metrics.RecordDuplicate();
+                Log.DuplicateRecord(_logger, record.Partition, record.Offset);
+            }
+
+            Interlocked.Exchange(ref state.NextOffset, record.Offset + 1);
+            return;
+        }
+
+        state.Window.Append(prepared);
+
+        // The full fence orders this position before reading the subscribers; registration
+        // orders its index entry before reading positions. Either the connection is in the
+        // snapshot below, or its starting position already includes this event.
+        Interlocked.Exchange(ref state.NextOffset, record.Offset + 1);
+
+        foreach (var connection in _index.Get(prepared.Channel))
+        {
+            if (prepared.IsFor(connection.UserId, connection.SessionId))
+            {
+                connection.Enqueue(prepared);
+            }
+        }
+    }
+
+    private PreparedEvent? TryPrepare(BrokerRecord record, ArrayBufferWriter<byte> scratch, bool deduplicate, out string? malformed)
+    {
+        malformed = null;
+        if (record.Body.Length > _replay.MaxEnvelopeBytes)
+        {
+            malformed = $"the body is {record.Body.Length} bytes, over Edge:Replay:MaxEnvelopeBytes ({_replay.MaxEnvelopeBytes})";
+            return null;
+        }
+
+        if (!EnvelopeParser.TryParse(record.Body.Span, out var envelope, out var error))
+        {
+            malformed = error.ToString();
+            return null;
+        }
+
+        var messageId = record.MessageId ?? envelope.Id;
+        if (deduplicate && messageId is not null && !_deduplicator.FirstTime(messageId))
+        {
+            return null;
+        }
+
+        return SseFrameEncoder.Encode(envelope, _epoch, record, scratch);
+    }
+
+    private PartitionState GetPartition(int partition)
+    {
+        var partitions = _partitions;
+        if ((uint)partition < (uint)partitions.Length)
+        {
+            return partitions[partition];
+        }
+
+        lock (_growGate)
+        {
+            partitions = _partitions;
+            if (partition >= partitions.Length)
+            {
+                // A partition added to the log after open starts at offset 0.
+                var larger = new PartitionState[partition + 1];
+                partitions.CopyTo(larger, 0);
+                for (var i = partitions.Length; i < larger.Length; i++)
+                {
+                    larger[i] = new PartitionState(0, new ReplayWindow(_replay, _timeProvider, 0));
+                }
+
+                _partitions = larger;
+                partitions = larger;
+            }
+
+            return partitions[partition];
+        }
+    }
+
+    /// <summary>
+    /// Registers a new connection on its channels and sets its starting position to the live
+    /// head of each partition it reads.
+    /// </summary>
+    public SseConnection Connect(StreamDefinition stream, string? userId, string? sessionId, IReadOnlyCollection<string> channels, PipeWriter output)
+    {
+        var partitionSet = new SortedSet<int>();
+        foreach (var channel in channels)
+        {
+            partitionSet.Add(_broker.GetPartition(channel));
+        }
+
+        if (partitionSet.Count == 0)
+        {
+            partitionSet.Add(0);
+        }
+
+        var connection = new SseConnection(
+            Interlocked.Increment(ref _nextConnectionId),
+            stream,
+            userId,
+            sessionId,
+            channels,
+            [.. partitionSet],
+            _epochAscii,
+            output,
+            _timeProvider);
+
+        _connections[connection.Id] = connection;
+        foreach (var channel in connection.AllChannels)
+        {
+            _index.Add(channel, connection);
+        }
+
+        Interlocked.MemoryBarrier();
+        for (var i = 0; i < connection.Partitions.Length; i++)
+        {
+            connection.Offsets[i] = Volatile.Read(ref GetPartition(connection.Partitions[i]).NextOffset);
+        }
+
+        _metrics.ConnectionOpened();
+        if (_draining)
+        {
+            connection.Close(CloseReason.Shutdown);
+        }
+
+        return connection;
+    }
+
+    /// <summary>Frees everything the connection held: index entries, registry entry, queue.</summary>
+    public void Disconnect(SseConnection connection)
+    {
+        foreach (var channel in connection.AllChannels)
+        {
+            _index.Remove(channel, connection);
+        }
+
+        if (_connections.TryRemove(connection.Id, out _))
+        {
+            _metrics.ConnectionClosed();
+        }
+    }
+
+    /// <summary>
+    /// Works out what a resuming connection missed, from memory first and then from the
+    /// broker, and moves the connection's positions back to the cursor so that those events
+    /// (and nothing before them) get written. Returns the events and, when some cannot be
+    /// recovered, the gap reason.
+    /// </summary>
+    public async Task<ReplayPlan> PlanReplayAsync(SseConnection connection, string cursorText, CancellationToken cancellationToken)
+    {
+        if (!EventCursor.TryParse(cursorText, out var cursor))
+        {
+            return new ReplayPlan([], "malformed-cursor");
+        }
+
+        if (!string.Equals(cursor.Epoch, _epoch, StringComparison.Ordinal))
+        {
+            return new ReplayPlan([], "epoch-changed");
+        }
+
+        var events = new List<PreparedEvent>();
+        string? gap = null;
+        for (var i = 0; i < connection.Partitions.Length; i++)
+        {
+            var partition = connection.Partitions[i];
+            if (!cursor.TryGetOffset(partition, out var from))
+            {
+                continue;
+            }
+
+            var to = connection.Offsets[i];
+            if (from > to)
+            {
+                gap ??= "cursor-ahead";
+                continue;
+            }
+
+            if (from == to)
+            {
+                continue;
+            }
+
+            var state = GetPartition(partition);
+            if (state.Window.TryCollect(from, to, connection.Wants, events))
+            {
+                connection.Offsets[i] = from;
+                continue;
+            }
+
+            if (!_replay.ReadFromBroker)
+            {
+                gap ??= "cursor-expired";
+                continue;
+            }
+
+            if (await TryReadBackAsync(connection, partition, from, to, events, cancellationToken).ConfigureAwait(false))
+            {
+                connection.Offsets[i] = from;
+            }
+            else
+            {
+                gap ??= "cursor-expired";
+            }
+        }
+
+        return new ReplayPlan(events, gap);
+    }
+
+    private async Task<bool> TryReadBackAsync(SseConnection connection, int partition, long from, long to, List<PreparedEvent> into, CancellationToken cancellationToken)
+    {
+        await _brokerReads.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var earliest = await _broker.GetEarliestOffsetAsync(partition, cancellationToken).ConfigureAwait(false);
+            if (from < earliest)
+            {
+                return false;
+            }
+
+            var scratch = new ArrayBufferWriter<byte>(1024);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            await foreach (var record in _broker.ReadAsync(partition, from, to, cancellationToken).ConfigureAwait(false))
+            {
+                var prepared = TryPrepare(record, scratch, deduplicate: false, out _);
+                if (prepared is null || (prepared.MessageId is { } messageId && !seen.Add(messageId)))
+                {
+                    continue;
+                }
+
+                if (connection.Wants(prepared))
+                {
+                    into.Add(prepared);
+                }
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.ReadBackFailed(_logger, _broker.Name, partition, from, ex);
+            throw new BrokerUnavailableException("The broker could not serve the read-back of missed events.", ex);
+        }
+        finally
+        {
+            _brokerReads.Release();
+        }
+    }
+
+    /// <summary>Sends a heartbeat to every connection that has been silent for its stream's interval.</summary>
+    public void SendHeartbeats()
+    {
+        var now = _timeProvider.GetTimestamp();
+        var frequency = _timeProvider.TimestampFrequency;
+        foreach (var (_, connection) in _connections)
+        {
+            var interval = connection.Stream.HeartbeatInterval;
+            if (interval > TimeSpan.Zero)
+            {
+                connection.HeartbeatIfIdle(now, (long)(interval.TotalSeconds * frequency));
+            }
+        }
+    }
+
+    /// <summary>Stops accepting streams and asks every open stream to close with a retry hint.</summary>
+    public void BeginDrain()
+    {
+        _draining = true;
+        Log.Draining(_logger, _connections.Count);
+        foreach (var (_, connection) in _connections)
+        {
+            connection.Close(CloseReason.Shutdown);
+        }
+    }
+
+    internal sealed class PartitionState
+    {
+        public long NextOffset;
+
+        public PartitionState(long nextOffset, ReplayWindow window)
+        {
+            NextOffset = nextOffset;
+            Window = window;
+        }
+
+        public ReplayWindow Window { get; }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = EdgeEventIds.BrokerOpened, Level = LogLevel.Information, Message = "Opened the {Broker} log: epoch {Epoch}, {Partitions} partition(s)")]
+        public static partial void BrokerOpened(ILogger logger, string broker, string epoch, int partitions);
+
+        [LoggerMessage(EventId = EdgeEventIds.BrokerOpenFailed, Level = LogLevel.Warning, Message = "Could not open the {Broker} log; retrying in {DelayMs} ms")]
+        public static partial void BrokerOpenFailed(ILogger logger, string broker, double delayMs, Exception exception);
+
+        [LoggerMessage(EventId = EdgeEventIds.BrokerFeedFailed, Level = LogLevel.Error, Message = "The {Broker} feed failed; resubscribing in {DelayMs} ms")]
+        public static partial void FeedFailed(ILogger logger, string broker, double delayMs, Exception exception);
+
+        [LoggerMessage(EventId = EdgeEventIds.MalformedRecord, Level = LogLevel.Warning, Message = "Skipped the malformed record at partition {Partition} offset {Offset}: {Reason}")]
+        public static partial void MalformedRecord(ILogger logger, int partition, long offset, string reason);
+
+        [LoggerMessage(EventId = EdgeEventIds.DuplicateRecord, Level = LogLevel.Debug, Message = "Dropped the record at partition {Partition} offset {Offset}: its message id was already delivered")]
+        public static partial void DuplicateRecord(ILogger logger, int partition, long offset);
+
+        [LoggerMessage(EventId = EdgeEventIds.BrokerReadBackFailed, Level = LogLevel.Warning, Message = "Reading back partition {Partition} from offset {Offset} on {Broker} failed")]
+        public static partial void ReadBackFailed(ILogger logger, string broker, int partition, long offset, Exception exception);
+
+        [LoggerMessage(EventId = EdgeEventIds.HubStopped, Level = LogLevel.Information, Message = "The event hub stopped reading")]
+        public static partial void HubStopped(ILogger logger);
+
+        [LoggerMessage(EventId = EdgeEventIds.Draining, Level = LogLevel.Information, Message = "Draining: closing {Connections} open stream(s) with a retry hint")]
+        public static partial void Draining(ILogger logger, int connections);
+    }
+}
+
+/// <summary>What a resuming connection gets before going live.</summary>
+internal sealed record ReplayPlan(List<PreparedEvent> Events, string? GapReason);

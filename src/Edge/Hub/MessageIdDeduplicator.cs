@@ -1,0 +1,41 @@
+namespace Edge.Hub;
+
+/// <summary>
+/// Remembers the most recent message ids (bounded), so a message stored twice by a publisher
+/// that retried after a lost confirm reaches clients once. Used by the feed's single reader.
+/// </summary>
+internal sealed class MessageIdDeduplicator
+{
+    private readonly int _capacity;
+    private readonly HashSet<string> _seen;
+    private readonly Queue<string> _order;
+
+    public MessageIdDeduplicator(int capacity)
+    {
+        _capacity = capacity;
+        _seen = new HashSet<string>(Math.Min(capacity, 1024), StringComparer.Ordinal);
+        _order = new Queue<string>(Math.Min(capacity, 1024));
+    }
+
+    /// <summary>True the first time an id is seen (within the capacity), false for a repeat.</summary>
+    public bool FirstTime(string messageId)
+    {
+        if (_capacity == 0)
+        {
+            return true;
+        }
+
+        if (!_seen.Add(messageId))
+        {
+            return false;
+        }
+
+        _order.Enqueue(messageId);
+        if (_order.Count > _capacity)
+        {
+            _seen.Remove(_order.Dequeue());
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,248 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Edge.Brokers;
+using Edge.Brokers.Envelopes;
+using Edge.Configuration;
+using Edge.Diagnostics;
+using Edge.Http;
+using Microsoft.Extensions.Options;
+
+namespace Edge.Publishing;
+
+/// <summary>
+/// <c>POST /_edge/publish</c>: one envelope or an array, validated whole before anything is
+/// published, answered <c>202 {"ids": [...]}</c> only after the broker accepted every event.
+/// </summary>
+internal sealed partial class PublishEndpoint
+{
+    private readonly IEventBroker _broker;
+    private readonly EdgeMetrics _metrics;
+    private readonly PublishOptions _options;
+    private readonly byte[][] _keys;
+    private readonly ILogger<PublishEndpoint> _logger;
+
+    public PublishEndpoint(IEventBroker broker, EdgeMetrics metrics, IOptions<EdgeOptions> options, ILogger<PublishEndpoint> logger)
+    {
+        _broker = broker;
+        _metrics = metrics;
+        _options = options.Value.Publish;
+        _keys = _options.ApiKeys.Select(Encoding.UTF8.GetBytes).ToArray();
+        _logger = logger;
+    }
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        if (!HttpMethods.IsPost(context.Request.Method))
+        {
+            context.Response.Headers.Allow = "POST";
+            await RejectAsync(context, StatusCodes.Status405MethodNotAllowed, "Method not allowed", "Publish with POST.").ConfigureAwait(false);
+            return;
+        }
+
+        if (!IsAuthorized(context.Request))
+        {
+            Log.Unauthorized(_logger, context.Connection.RemoteIpAddress?.ToString());
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            await RejectAsync(context, StatusCodes.Status401Unauthorized, "Unauthorized", "A valid publish key is required in 'Authorization: Bearer <key>' or 'X-Edge-Key'.").ConfigureAwait(false);
+            return;
+        }
+
+        if (context.Request.ContentLength > _options.MaxBodyBytes)
+        {
+            await RejectBodyTooLargeAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var body = await ReadBodyAsync(context.Request.BodyReader, _options.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        if (body is null)
+        {
+            await RejectBodyTooLargeAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var errors = new List<EnvelopeError>();
+        var envelopes = Parse(body, errors);
+        if (envelopes is null)
+        {
+            var grouped = errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray());
+            var detail = errors.Count == 1 ? errors[0].ToString() : $"{errors.Count} problems; the first: {errors[0]}";
+            await RejectAsync(context, StatusCodes.Status400BadRequest, "Invalid envelope", "Nothing was published. " + detail, grouped).ConfigureAwait(false);
+            return;
+        }
+
+        var messages = new BrokerMessage[envelopes.Count];
+        var ids = new string[envelopes.Count];
+        for (var i = 0; i < envelopes.Count; i++)
+        {
+            var envelope = envelopes[i];
+            if (envelope.Id is null)
+            {
+                envelope = new EventEnvelope
+                {
+                    Channel = envelope.Channel,
+                    Event = envelope.Event,
+                    Data = envelope.Data,
+                    UserId = envelope.UserId,
+                    SessionId = envelope.SessionId,
+                    Retry = envelope.Retry,
+                    Id = Guid.CreateVersion7().ToString("N"),
+                };
+            }
+
+            ids[i] = envelope.Id!;
+            messages[i] = new BrokerMessage(envelope.Channel, envelope.Id!, EnvelopeWriter.ToUtf8Json(envelope));
+        }
+
+        try
+        {
+            await _broker.PublishAsync(messages, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BrokerUnavailableException ex)
+        {
+            Log.BrokerUnavailable(_logger, _broker.Name, messages.Length, ex);
+            await RejectAsync(context, StatusCodes.Status503ServiceUnavailable, "Broker unavailable", "The broker did not confirm the events; nothing is known to be published. Retry later with the same ids.", retryAfter: ex.RetryAfter ?? TimeSpan.FromSeconds(_options.RetryAfterSeconds)).ConfigureAwait(false);
+            return;
+        }
+
+        _metrics.Published(messages.Length);
+        Log.Published(_logger, messages.Length, _broker.Name);
+        context.Response.StatusCode = StatusCodes.Status202Accepted;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(JsonSerializer.Serialize(new { ids }), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private List<EventEnvelope>? Parse(byte[] body, List<EnvelopeError> errors)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (JsonException ex)
+        {
+            errors.Add(new EnvelopeError("$", "not valid JSON: " + ex.Message));
+            return null;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            var envelopes = new List<EventEnvelope>();
+            if (root.ValueKind == JsonValueKind.Array)
+            {
+                var count = root.GetArrayLength();
+                if (count == 0)
+                {
+                    errors.Add(new EnvelopeError("$", "the array holds no envelope"));
+                    return null;
+                }
+
+                if (count > _options.MaxEventsPerRequest)
+                {
+                    errors.Add(new EnvelopeError("$", $"at most {_options.MaxEventsPerRequest} envelopes per request (Edge:Publish:MaxEventsPerRequest); got {count}"));
+                    return null;
+                }
+
+                var index = 0;
+                foreach (var element in root.EnumerateArray())
+                {
+                    if (EnvelopeParser.TryRead(element, $"[{index}].", errors, out var envelope))
+                    {
+                        envelopes.Add(envelope);
+                    }
+
+                    index++;
+                }
+            }
+            else if (EnvelopeParser.TryRead(root, string.Empty, errors, out var envelope))
+            {
+                envelopes.Add(envelope);
+            }
+
+            return errors.Count == 0 ? envelopes : null;
+        }
+    }
+
+    private bool IsAuthorized(HttpRequest request)
+    {
+        string? presented = null;
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            presented = authorization["Bearer ".Length..].Trim();
+        }
+        else if (request.Headers.TryGetValue("X-Edge-Key", out var key))
+        {
+            presented = key.ToString();
+        }
+
+        if (string.IsNullOrEmpty(presented))
+        {
+            return false;
+        }
+
+        var presentedBytes = Encoding.UTF8.GetBytes(presented);
+        var match = false;
+        foreach (var expected in _keys)
+        {
+            match |= CryptographicOperations.FixedTimeEquals(presentedBytes, expected);
+        }
+
+        return match;
+    }
+
+    private static async Task<byte[]?> ReadBodyAsync(PipeReader reader, int limit, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (buffer.Length > limit)
+            {
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                return null;
+            }
+
+            if (result.IsCompleted)
+            {
+                var body = buffer.ToArray();
+                reader.AdvanceTo(buffer.End);
+                return body;
+            }
+
+            reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    private Task RejectBodyTooLargeAsync(HttpContext context) =>
+        RejectAsync(context, StatusCodes.Status400BadRequest, "Invalid envelope", $"Nothing was published. The body is over Edge:Publish:MaxBodyBytes ({_options.MaxBodyBytes} bytes).", new Dictionary<string, string[]> { ["body"] = [$"must be at most {_options.MaxBodyBytes} bytes"] });
+
+    private Task RejectAsync(HttpContext context, int status, string title, string detail, IDictionary<string, string[]>? errors = null, TimeSpan? retryAfter = null)
+    {
+        _metrics.PublishRejectedOnce();
+        if (status == StatusCodes.Status400BadRequest)
+        {
+            Log.Rejected(_logger, detail);
+        }
+
+        return ProblemResponses.WriteAsync(context, status, title, detail, errors, retryAfter);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = EdgeEventIds.Published, Level = LogLevel.Debug, Message = "Published {Count} event(s) to {Broker}")]
+        public static partial void Published(ILogger logger, int count, string broker);
+
+        [LoggerMessage(EventId = EdgeEventIds.PublishRejected, Level = LogLevel.Information, Message = "Publish refused: {Detail}")]
+        public static partial void Rejected(ILogger logger, string detail);
+
+        [LoggerMessage(EventId = EdgeEventIds.PublishBrokerUnavailable, Level = LogLevel.Warning, Message = "Publish of {Count} event(s) failed: {Broker} unavailable")]
+        public static partial void BrokerUnavailable(ILogger logger, string broker, int count, Exception exception);
+
+        [LoggerMessage(EventId = EdgeEventIds.PublishUnauthorized, Level = LogLevel.Information, Message = "Publish refused without a valid key from {RemoteIp}")]
+        public static partial void Unauthorized(ILogger logger, string? remoteIp);
+    }
+}
