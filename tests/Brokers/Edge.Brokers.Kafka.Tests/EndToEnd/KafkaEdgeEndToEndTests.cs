@@ -213,6 +213,62 @@ public sealed class KafkaEdgeEndToEndTests
         }
     }
 
+    [Fact]
+    public async Task ShippedKafkaConfiguration_StartsAnEdgeThatPublishesAndStreams()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var topic = KafkaFixture.NewTopicName("edge-e2e");
+        await _kafka.CreateTopicAsync(topic, 3);
+        var configFile = Path.Combine(RepositoryRoot(), "config", "edge.kafka.json");
+        await using var edge = await EdgeTestHost.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["Edge:Broker:Kafka:BootstrapServers"] = _kafka.BootstrapServers,
+                ["Edge:Broker:Kafka:Topic"] = topic,
+            },
+            cts.Token,
+            configFile);
+        await WaitReadyAsync(edge, cts.Token);
+        await using var client = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=orders", cancellationToken: cts.Token);
+
+        using var response = await edge.PublishAsync("""{"channel":"orders","event":"notification","data":{"message":"Order #12345 shipped"}}""", "dev-publish-key", cts.Token);
+        var received = await client.ReadEventAsync(Wait);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("notification", received.Type);
+        Assert.Equal("""{"message":"Order #12345 shipped"}""", received.Data);
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Edge.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Edge.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    private static async Task WaitReadyAsync(EdgeTestHost edge, CancellationToken cancellationToken)
+    {
+        using var http = edge.CreateClient();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            using var ready = await http.GetAsync("_edge/ready", cancellationToken);
+            if (ready.StatusCode == HttpStatusCode.OK)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "the edge did not become ready: " + await ready.Content.ReadAsStringAsync(cancellationToken));
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
     private static async Task<EdgeTestHost> StartEdgeAsync(string bootstrap, string topic, CancellationToken cancellationToken, params (string Key, string? Value)[] overrides)
     {
         var settings = new Dictionary<string, string?>
@@ -233,19 +289,8 @@ public sealed class KafkaEdgeEndToEndTests
         }
 
         var edge = await EdgeTestHost.StartAsync(settings, cancellationToken);
-        using var http = edge.CreateClient();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            using var ready = await http.GetAsync("_edge/ready", cancellationToken);
-            if (ready.StatusCode == HttpStatusCode.OK)
-            {
-                return edge;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, "the edge did not become ready: " + await ready.Content.ReadAsStringAsync(cancellationToken));
-            await Task.Delay(100, cancellationToken);
-        }
+        await WaitReadyAsync(edge, cancellationToken);
+        return edge;
     }
 
     /// <summary>Publishes events <paramref name="from"/>.. with data "i" round-robin over the channels, in one request.</summary>
