@@ -38,6 +38,7 @@ public sealed class KafkaBroker : IEventBroker
     private volatile TopicState? _state;
     private volatile BrokerHealth _health = BrokerHealth.Available;
     private long[]? _startOffsets;
+    private TopicState? _startState;
     private Task? _refreshLoop;
 
     public KafkaBroker(IOptions<KafkaBrokerOptions> options, ILogger<KafkaBroker> logger, TimeProvider timeProvider)
@@ -74,6 +75,9 @@ public sealed class KafkaBroker : IEventBroker
                 _state = state;
             }
 
+            // The feed starts from what this Open saw; it catches up with later changes itself.
+            _startState = _state;
+
             _refreshLoop ??= Task.Run(() => RefreshLoopAsync(_disposed.Token), CancellationToken.None);
             MarkAvailable();
             Log.Opened(_logger, _options.Topic, state.Epoch, state.PartitionCount);
@@ -96,7 +100,7 @@ public sealed class KafkaBroker : IEventBroker
     public async IAsyncEnumerable<BrokerRecord> SubscribeAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var start = _startOffsets ?? throw new InvalidOperationException("OpenAsync must complete before SubscribeAsync.");
-        var feed = new KafkaLiveFeed(this, _options.Topic, State, start, _logger);
+        var feed = new KafkaLiveFeed(this, _options.Topic, _startState!, start, _logger);
         feed.Start();
         try
         {

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Edge.Brokers.Kafka;
 
 /// <summary>Options of the Kafka broker (<c>Edge:Broker:Kafka</c>). Every default is documented in docs/kafka.md.</summary>
@@ -93,4 +95,32 @@ public sealed record KafkaBrokerOptions
     /// edge sets itself (such as <c>enable.idempotence</c>, <c>acks</c>, <c>partitioner</c>) are refused.
     /// </summary>
     public Dictionary<string, string> Properties { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Prints the options without credentials or property values, so logging them is safe.</summary>
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append("BootstrapServers = ").Append(BootstrapServers)
+            .Append(", Topic = ").Append(Topic)
+            .Append(", CreateTopic = ").Append(CreateTopic)
+            .Append(", Partitions = ").Append(Partitions)
+            .Append(", ReplicationFactor = ").Append(ReplicationFactor)
+            .Append(", RetentionMs = ").Append(RetentionMs)
+            .Append(", Partitioner = ").Append(Partitioner)
+            .Append(", LookBack = ").Append(LookBack)
+            .Append(", LookBackRecords = ").Append(LookBackRecords)
+            .Append(", ReplayConcurrency = ").Append(ReplayConcurrency)
+            .Append(", PublishTimeout = ").Append(PublishTimeout)
+            .Append(", Linger = ").Append(Linger)
+            .Append(", RequestTimeout = ").Append(RequestTimeout)
+            .Append(", ReadTimeout = ").Append(ReadTimeout)
+            .Append(", MetadataRefreshInterval = ").Append(MetadataRefreshInterval)
+            .Append(", Epoch = ").Append(Epoch)
+            .Append(", SecurityProtocol = ").Append(SecurityProtocol)
+            .Append(", SaslMechanism = ").Append(SaslMechanism)
+            .Append(", SaslUsername = ").Append(string.IsNullOrEmpty(SaslUsername) ? "" : "***")
+            .Append(", SaslPassword = ").Append(string.IsNullOrEmpty(SaslPassword) ? "" : "***")
+            .Append(", SslCaLocation = ").Append(SslCaLocation)
+            .Append(", Properties = [").AppendJoin(", ", Properties.Keys).Append(']');
+        return true;
+    }
 }

@@ -63,6 +63,25 @@ public sealed class KafkaBrokerOptionsTests
     }
 
     [Fact]
+    public void ToString_NeverShowsCredentialsOrPropertyValues()
+    {
+        var options = new KafkaBrokerOptions
+        {
+            BootstrapServers = "kafka:9093",
+            SaslUsername = "edge-user",
+            SaslPassword = "s3cret-password",
+            Properties = { ["ssl.key.password"] = "another-s3cret" },
+        };
+
+        var text = options.ToString();
+
+        Assert.Contains("kafka:9093", text, StringComparison.Ordinal);
+        Assert.Contains("ssl.key.password", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("edge-user", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AssemblyAttribute_NamesTheKafkaRegistration()
     {
         var attribute = Assert.Single(typeof(KafkaBroker).Assembly.GetCustomAttributes<EdgeBrokerAttribute>());
