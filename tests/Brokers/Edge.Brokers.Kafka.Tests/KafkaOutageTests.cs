@@ -58,6 +58,36 @@ public sealed class KafkaOutageTests
     }
 
     [Fact]
+    public async Task Open_WhileAllBrokersDown_ThrowsBrokerUnavailable_AndDisposeStaysPrompt()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var mock = new LibRdKafkaMock(brokers: 1);
+        var topic = KafkaFixture.NewTopicName();
+        mock.CreateTopic(topic, 2);
+        await using var running = KafkaFixture.CreateBroker(mock.BootstrapServers, topic, o => o.PublishTimeout = TimeSpan.FromSeconds(2));
+        await running.OpenAsync(cts.Token);
+        var feed = running.SubscribeAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        var waiting = feed.MoveNextAsync().AsTask();
+        await running.PublishAsync([Message("orders", "x")], cts.Token);
+        Assert.True(await waiting.WaitAsync(ReadTimeout, cts.Token));
+
+        mock.SetAllBrokersDown();
+        var starting = KafkaFixture.CreateBroker(mock.BootstrapServers, topic, o => o.RequestTimeout = TimeSpan.FromSeconds(2));
+        var clock = Stopwatch.StartNew();
+        await Assert.ThrowsAsync<BrokerUnavailableException>(() => starting.OpenAsync(cts.Token).WaitAsync(TimeSpan.FromSeconds(20), cts.Token));
+        var openFailedAfter = clock.Elapsed;
+
+        clock.Restart();
+        await starting.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20), cts.Token);
+        await feed.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20), cts.Token);
+        await running.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20), cts.Token);
+        var disposedAfter = clock.Elapsed;
+
+        Assert.True(openFailedAfter < TimeSpan.FromSeconds(10), $"open failed only after {openFailedAfter}");
+        Assert.True(disposedAfter < TimeSpan.FromSeconds(15), $"disposing took {disposedAfter}");
+    }
+
+    [Fact]
     public async Task BrokersDownAndUp_DuringSteadyPublish_EveryAcknowledgedMessageIsYieldedExactlyOnce()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));

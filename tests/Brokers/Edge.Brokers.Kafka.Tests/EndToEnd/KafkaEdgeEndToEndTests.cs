@@ -214,6 +214,61 @@ public sealed class KafkaEdgeEndToEndTests
     }
 
     [Fact]
+    public async Task MalformedRecordsFromANativePublisher_AreSkippedAndCounted_AndValidOnesDelivered()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var topic = KafkaFixture.NewTopicName("edge-e2e");
+        await _kafka.CreateTopicAsync(topic, 3);
+        await using var edge = await StartEdgeAsync(_kafka.BootstrapServers, topic, cts.Token);
+        await using var client = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=orders", cancellationToken: cts.Token);
+        await client.ReadFrameAsync(Wait);
+
+        await Kcat.ProduceAsync(
+            _kafka.BootstrapServers,
+            topic,
+            [
+                ("orders", "not json at all"),
+                ("orders", """{"channel":"orders","event":"n","data":"first"}"""),
+                ("orders", """{"event":"n","data":"no channel"}"""),
+                ("orders", """{"channel":"orders","event":"n","data":"second"}"""),
+            ],
+            "murmur2_random",
+            cts.Token);
+        await _kafka.PublishRawAsync(topic, "orders", null, cts.Token);
+        using (await edge.PublishAsync("""{"channel":"orders","event":"n","data":"third"}""", PublishKey, cts.Token))
+        {
+        }
+
+        var events = await client.ReadEventsAsync(3, Wait);
+        using var http = edge.CreateClient();
+        using var metrics = JsonDocument.Parse(await http.GetStringAsync("_edge/metrics", cts.Token));
+
+        Assert.Equal(["first", "second", "third"], events.Select(e => e.Data));
+        Assert.Equal(3, metrics.RootElement.GetProperty("recordsMalformed").GetInt64());
+        Assert.True(await client.NoEventWithinAsync(TimeSpan.FromMilliseconds(300)));
+    }
+
+    [Fact]
+    public async Task SampleKafkaPublisher_RecordsReachClients()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var topic = KafkaFixture.NewTopicName("edge-e2e");
+        await _kafka.CreateTopicAsync(topic, 5);
+        await using var edge = await StartEdgeAsync(_kafka.BootstrapServers, topic, cts.Token, ("Edge:Streams:events:Identity:UserIdQuery", "userId"));
+
+        // The sample's envelopes carry userId 12345: only that user's connections receive them.
+        await using var client = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=orders&userId=12345", cancellationToken: cts.Token);
+        await client.ReadFrameAsync(Wait);
+
+        var exit = await Task.Run(() => Publisher.Samples.KafkaPublisher.RunAsync([_kafka.BootstrapServers, topic, "3"]), cts.Token).WaitAsync(Wait, cts.Token);
+        var events = await client.ReadEventsAsync(3, Wait);
+
+        Assert.Equal(0, exit);
+        Assert.All(events, e => Assert.Equal("notification", e.Type));
+        Assert.Equal(["12345", "12346", "12347"], events.Select(e => JsonDocument.Parse(e.Data!).RootElement.GetProperty("message").GetString()![7..12]));
+    }
+
+    [Fact]
     public async Task ShippedKafkaConfiguration_StartsAnEdgeThatPublishesAndStreams()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
