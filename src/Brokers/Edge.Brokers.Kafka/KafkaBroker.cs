@@ -266,8 +266,14 @@ public sealed class KafkaBroker : IEventBroker
     {
         var current = _state;
         var fresh = await DescribeAsync(cancellationToken).ConfigureAwait(false);
+        if (fresh is null)
+        {
+            MarkUnavailable($"the topic '{_options.Topic}' does not exist");
+            return;
+        }
+
         MarkAvailable();
-        if (current is null || fresh is null)
+        if (current is null)
         {
             return;
         }
