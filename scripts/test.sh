@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the repository: installs and starts what the tests need (RabbitMQ from
-# Debian's package; Kafka tests use librdkafka's built-in mock cluster), restores, builds and
+# Runs every test of the repository: installs and starts what the tests need (RabbitMQ and
+# chromium from Debian's packages, playwright-core from npm; Kafka tests use librdkafka's
+# built-in mock cluster), restores, builds and
 # tests the solution, and ends with one line "N passed, N failed, N skipped" from the TRX results.
 # Extra arguments go to `dotnet test` (e.g. --filter "Category=RabbitMq").
 set -uo pipefail
@@ -10,6 +11,8 @@ if [ -z "${EDGE_RABBITMQ_URI:-}" ]; then
   EDGE_RABBITMQ_URI=$(bash scripts/rabbitmq.sh | tail -n 1) || { echo "could not start RabbitMQ"; echo "0 passed, 1 failed"; exit 1; }
   export EDGE_RABBITMQ_URI
 fi
+
+bash scripts/browser.sh || { echo "could not install the browser test tools"; echo "0 passed, 1 failed"; exit 1; }
 
 dotnet restore Edge.sln || { echo "0 passed, 1 failed"; exit 1; }
 dotnet build Edge.sln -c Release --no-restore || { echo "0 passed, 1 failed"; exit 1; }

@@ -11,6 +11,13 @@ namespace Edge.Testing;
 /// <summary>A real edge host (Kestrel on a loopback port) built exactly as <c>Program</c> builds it.</summary>
 public sealed class EdgeTestHost : IAsyncDisposable
 {
+    private static readonly Lazy<string> EmptyConfigFile = new(() =>
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"edge-test-empty-{Environment.ProcessId}.json");
+        File.WriteAllText(path, "{}");
+        return path;
+    });
+
     private readonly WebApplication _app;
     private bool _stopped;
 
@@ -35,7 +42,9 @@ public sealed class EdgeTestHost : IAsyncDisposable
         string? configFile = null,
         Action<IServiceCollection>? configureServices = null)
     {
-        var args = configFile is null ? Array.Empty<string>() : ["--config", configFile];
+        // Without a file of its own, a test host must not pick up the repository's config/edge.json.
+        configFile ??= EmptyConfigFile.Value;
+        string[] args = ["--config", configFile];
         var all = new Dictionary<string, string?>(settings);
         all.TryAdd("Edge:Urls", "http://127.0.0.1:0");
         all.TryAdd("Logging:LogLevel:Default", "Warning");

@@ -8,6 +8,12 @@ public sealed class EdgeOptions
     /// <summary>Addresses to listen on, separated by <c>;</c>. Default <c>http://127.0.0.1:8080</c>.</summary>
     public string Urls { get; set; } = "http://127.0.0.1:8080";
 
+    /// <summary>
+    /// Listen with <c>SO_REUSEPORT</c> (Linux), so several edge processes on one host share a port
+    /// and the kernel spreads connections over them. Default false.
+    /// </summary>
+    public bool ReusePort { get; set; }
+
     public BrokerSelectionOptions Broker { get; set; } = new();
 
     public ReplayOptions Replay { get; set; } = new();

@@ -35,6 +35,13 @@ internal static class HealthEndpoints
     {
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
-        await context.Response.WriteAsync(JsonSerializer.Serialize(metrics.Snapshot()), context.RequestAborted).ConfigureAwait(false);
+        var gc = GC.GetGCMemoryInfo();
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        var body = new
+        {
+            counters = metrics.Snapshot(),
+            memory = new { workingSetBytes = process.WorkingSet64, gcHeapBytes = gc.HeapSizeBytes, gcFragmentedBytes = gc.FragmentedBytes, gcCommittedBytes = gc.TotalCommittedBytes },
+        };
+        await context.Response.WriteAsync(JsonSerializer.Serialize(body), context.RequestAborted).ConfigureAwait(false);
     }
 }

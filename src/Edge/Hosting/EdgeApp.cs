@@ -28,6 +28,11 @@ public static class EdgeApp
 
         var urls = builder.Configuration[$"{EdgeOptions.SectionName}:Urls"] ?? new EdgeOptions().Urls;
         builder.WebHost.UseUrls(urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        if (builder.Configuration.GetValue<bool>($"{EdgeOptions.SectionName}:ReusePort"))
+        {
+            builder.WebHost.UseSockets(sockets => sockets.CreateBoundListenSocket = ReusePortListenSocket.Create);
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Threading.Channels;
+using System.Threading.Tasks.Sources;
 using Edge.Brokers.Cursors;
 using Edge.Hub;
 
@@ -18,14 +18,26 @@ internal enum CloseReason
 /// bounded queue between the hub's feed and this client's writer. The feed only ever tries to
 /// enqueue; a full queue closes this connection, never delays the others.
 /// </summary>
-internal sealed class SseConnection
+internal sealed class SseConnection : IValueTaskSource<bool>
 {
-    private readonly Channel<PreparedEvent> _queue;
+    private const int InitialQueueSize = 4;
+
+    private readonly Lock _gate = new();
+    private readonly int _capacity;
     private readonly PipeWriter _output;
     private readonly byte[] _epochAscii;
     private readonly TimeProvider _timeProvider;
     private int _closeReason;
     private long _lastActivity;
+
+    // The queue between the feed and this connection's writer: a ring that grows on demand up
+    // to the capacity and is dropped when drained, and one reusable waiter (single reader).
+    private PreparedEvent[]? _ring;
+    private int _head;
+    private int _count;
+    private bool _completed;
+    private bool _waiting;
+    private ManualResetValueTaskSourceCore<bool> _signal = new() { RunContinuationsAsynchronously = true };
 
     public SseConnection(
         long id,
@@ -51,13 +63,7 @@ internal sealed class SseConnection
         _output = output;
         _timeProvider = timeProvider;
         _lastActivity = timeProvider.GetTimestamp();
-        _queue = Channel.CreateBounded<PreparedEvent>(new BoundedChannelOptions(stream.Options.QueueCapacity)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait,
-            AllowSynchronousContinuations = false,
-        });
+        _capacity = stream.Options.QueueCapacity;
     }
 
     public long Id { get; }
@@ -111,7 +117,7 @@ internal sealed class SseConnection
     /// <summary>Called by the feed. A full queue closes the connection as a slow consumer.</summary>
     public void Enqueue(PreparedEvent item)
     {
-        if (!_queue.Writer.TryWrite(item))
+        if (!TryEnqueue(item))
         {
             Close(CloseReason.SlowConsumer);
         }
@@ -122,7 +128,7 @@ internal sealed class SseConnection
     {
         if (now - Volatile.Read(ref _lastActivity) >= intervalTimestampTicks)
         {
-            _queue.Writer.TryWrite(Stream.Heartbeat);
+            TryEnqueue(Stream.Heartbeat);
         }
     }
 
@@ -133,7 +139,7 @@ internal sealed class SseConnection
             return;
         }
 
-        _queue.Writer.TryComplete();
+        CompleteQueue();
         if (reason == CloseReason.SlowConsumer)
         {
             // A writer blocked on a client that does not read must not hold the connection open.
@@ -192,17 +198,17 @@ internal sealed class SseConnection
     /// </summary>
     public async Task<long> PumpAsync(Action<int> delivered, CancellationToken cancellationToken)
     {
-        var reader = _queue.Reader;
+        using var wake = cancellationToken.UnsafeRegister(static state => ((SseConnection)state!).CompleteQueue(), this);
         long total = 0;
-        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        while (await WaitToReadAsync().ConfigureAwait(false))
         {
-            if (CloseReason == CloseReason.SlowConsumer)
+            if (CloseReason == CloseReason.SlowConsumer || cancellationToken.IsCancellationRequested)
             {
                 break;
             }
 
             var count = 0;
-            while (count < 4096 && reader.TryRead(out var item))
+            while (count < 4096 && TryDequeue(out var item))
             {
                 if (Write(item) && item.Kind == QueueItemKind.Event)
                 {
@@ -224,6 +230,129 @@ internal sealed class SseConnection
 
         return total;
     }
+
+    private bool TryEnqueue(PreparedEvent item)
+    {
+        bool wake;
+        lock (_gate)
+        {
+            if (_completed)
+            {
+                return true;
+            }
+
+            if (_count == _capacity)
+            {
+                return false;
+            }
+
+            var ring = _ring;
+            if (ring is null || _count == ring.Length)
+            {
+                ring = Grow(ring);
+            }
+
+            ring[(_head + _count) % ring.Length] = item;
+            _count++;
+            wake = _waiting;
+            _waiting = false;
+        }
+
+        if (wake)
+        {
+            _signal.SetResult(true);
+        }
+
+        return true;
+    }
+
+    private PreparedEvent[] Grow(PreparedEvent[]? ring)
+    {
+        var larger = new PreparedEvent[ring is null ? Math.Min(InitialQueueSize, _capacity) : Math.Min(ring.Length * 2, _capacity)];
+        for (var i = 0; i < _count; i++)
+        {
+            larger[i] = ring![(_head + i) % ring.Length];
+        }
+
+        _ring = larger;
+        _head = 0;
+        return larger;
+    }
+
+    private bool TryDequeue(out PreparedEvent item)
+    {
+        lock (_gate)
+        {
+            if (_count == 0)
+            {
+                item = null!;
+                return false;
+            }
+
+            var ring = _ring!;
+            item = ring[_head];
+            ring[_head] = null!;
+            _head = (_head + 1) % ring.Length;
+            if (--_count == 0)
+            {
+                // An idle connection keeps no buffer; a burst's large ring is not kept either.
+                _ring = ring.Length > InitialQueueSize ? null : ring;
+                _head = 0;
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>True when items are queued; false once the queue is completed and drained.</summary>
+    private ValueTask<bool> WaitToReadAsync()
+    {
+        lock (_gate)
+        {
+            if (_count > 0)
+            {
+                return new ValueTask<bool>(true);
+            }
+
+            if (_completed)
+            {
+                return new ValueTask<bool>(false);
+            }
+
+            _signal.Reset();
+            _waiting = true;
+            return new ValueTask<bool>(this, _signal.Version);
+        }
+    }
+
+    private void CompleteQueue()
+    {
+        bool wake, hasItems;
+        lock (_gate)
+        {
+            if (_completed)
+            {
+                return;
+            }
+
+            _completed = true;
+            wake = _waiting;
+            hasItems = _count > 0;
+            _waiting = false;
+        }
+
+        if (wake)
+        {
+            _signal.SetResult(hasItems);
+        }
+    }
+
+    bool IValueTaskSource<bool>.GetResult(short token) => _signal.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => _signal.GetStatus(token);
+
+    void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _signal.OnCompleted(continuation, state, token, flags);
 
     private int SlotOf(int partition)
     {

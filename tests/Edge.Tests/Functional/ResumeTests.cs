@@ -90,6 +90,16 @@ public sealed class ResumeTests
         await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default());
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         const int total = 600;
+
+        // The first connection's initial cursor marks the start: everything published after it counts.
+        string? lastId;
+        await using (var first = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=live"))
+        {
+            await first.ReadFrameAsync(Wait);
+            await first.ReadFrameAsync(Wait);
+            lastId = first.LastEventId;
+        }
+
         var publisher = Task.Run(async () =>
         {
             for (var i = 0; i < total; i += 10)
@@ -101,7 +111,6 @@ public sealed class ResumeTests
         }, cts.Token);
 
         var received = new List<string>();
-        string? lastId = null;
         var attempts = 0;
         while (received.Count < total && attempts++ < 50)
         {

@@ -256,7 +256,9 @@ public sealed class StreamDeliveryTests
 
         using var http = edge.CreateClient();
         using var json = JsonDocument.Parse(await http.GetStringAsync("/_edge/metrics"));
-        Assert.Equal(2, json.RootElement.GetProperty("eventsDelivered").GetInt64());
-        Assert.Equal(2, json.RootElement.GetProperty("eventsPublished").GetInt64());
+        var counters = json.RootElement.GetProperty("counters");
+        Assert.Equal(2, counters.GetProperty("eventsDelivered").GetInt64());
+        Assert.Equal(2, counters.GetProperty("eventsPublished").GetInt64());
+        Assert.True(json.RootElement.GetProperty("memory").GetProperty("workingSetBytes").GetInt64() > 0);
     }
 }

@@ -43,7 +43,7 @@ public sealed class InMemoryLog
         set => _available = value;
     }
 
-    internal long[] GetNextOffsets()
+    public long[] GetNextOffsets()
     {
         lock (_gate)
         {

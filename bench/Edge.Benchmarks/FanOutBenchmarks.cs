@@ -1,0 +1,58 @@
+using System.IO.Pipelines;
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using Edge.Brokers;
+using Edge.Brokers.InMemory;
+using Edge.Configuration;
+using Edge.Diagnostics;
+using Edge.Hub;
+using Edge.Sse;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Edge.Benchmarks;
+
+/// <summary>
+/// The feed's cost per record: parse, encode once, keep in the window, offer to every
+/// subscriber of the channel (queues only; writing to sockets is measured by the load tool).
+/// </summary>
+[MemoryDiagnoser]
+public class FanOutBenchmarks
+{
+    private EventHub _hub = null!;
+    private SseConnection[] _connections = [];
+    private byte[] _body = [];
+    private long _offset;
+
+    [Params(1, 1000, 10000)]
+    public int Subscribers { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var options = Options.Create(new EdgeOptions { Replay = { DeduplicationIds = 0 } });
+        var broker = new InMemoryBroker(new InMemoryLog(new InMemoryBrokerOptions(), TimeProvider.System));
+        _hub = new EventHub(broker, options, new EdgeMetrics(new NullMeterFactory()), TimeProvider.System, NullLogger<EventHub>.Instance);
+        _hub.RunAsync(CancellationToken.None).GetAwaiter();
+        _hub.WhenOpen.GetAwaiter().GetResult();
+        var stream = new StreamDefinition("bench", new StreamOptions { Path = "/events", QueueCapacity = 1 << 20 });
+        _connections = Enumerable.Range(0, Subscribers)
+            .Select(_ => _hub.Connect(stream, null, null, ["orders"], PipeWriter.Create(Stream.Null)))
+            .ToArray();
+        _body = Encoding.UTF8.GetBytes("""{"channel":"orders","event":"update","data":{"entity":"order","action":"updated","payload":{"orderId":12345}}}""");
+        _offset = 1_000_000;
+    }
+
+    [Benchmark]
+    public void IngestAndDispatch() => _hub.Ingest(new BrokerRecord(0, _offset++, DateTimeOffset.UtcNow, _body));
+
+    private sealed class NullMeterFactory : IMeterFactory
+    {
+        public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options) => new(options);
+
+        public void Dispose()
+        {
+        }
+    }
+}
