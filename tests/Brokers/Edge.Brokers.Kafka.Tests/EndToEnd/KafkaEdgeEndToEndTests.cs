@@ -244,7 +244,8 @@ public sealed class KafkaEdgeEndToEndTests
         using var metrics = JsonDocument.Parse(await http.GetStringAsync("_edge/metrics", cts.Token));
 
         Assert.Equal(["first", "second", "third"], events.Select(e => e.Data));
-        Assert.Equal(3, metrics.RootElement.GetProperty("recordsMalformed").GetInt64());
+        var counters = metrics.RootElement.TryGetProperty("counters", out var nested) ? nested : metrics.RootElement;
+        Assert.Equal(3, counters.GetProperty("recordsMalformed").GetInt64());
         Assert.True(await client.NoEventWithinAsync(TimeSpan.FromMilliseconds(300)));
     }
 
