@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -193,9 +194,17 @@ public sealed class KafkaBroker : IEventBroker
                 Headers = [new Header(KafkaLiveFeed.MessageIdHeader, Encoding.UTF8.GetBytes(message.MessageId))],
             };
             var index = i;
-            if (!TryProduce(producer, record, r => batch.Report(index, r), deadline, out var error))
+            Action<DeliveryReport<string, byte[]>> onDelivered = r => batch.Report(index, r);
+            Error? refused;
+            while (!TryProduce(producer, record, onDelivered, out refused) && refused.Code == ErrorCode.Local_QueueFull && _timeProvider.GetUtcNow() < deadline)
             {
-                batch.Abandon(i, error);
+                // The local queue drains as the brokers acknowledge; wait for room, within the publish timeout.
+                await Task.Delay(TimeSpan.FromMilliseconds(20), _timeProvider, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (refused is not null)
+            {
+                batch.Abandon(i, refused);
                 break;
             }
         }
@@ -652,31 +661,24 @@ public sealed class KafkaBroker : IEventBroker
         }
     }
 
-    private bool TryProduce(IProducer<string, byte[]> producer, Message<string, byte[]> record, Action<DeliveryReport<string, byte[]>> onDelivered, DateTimeOffset deadline, out Error error)
+    /// <summary>Hands one record to the producer; false (with the error) when it refuses it.</summary>
+    private bool TryProduce(IProducer<string, byte[]> producer, Message<string, byte[]> record, Action<DeliveryReport<string, byte[]>> onDelivered, [NotNullWhen(false)] out Error? error)
     {
-        while (true)
+        try
         {
-            try
-            {
-                producer.Produce(_options.Topic, record, onDelivered);
-                error = ErrorCode.NoError;
-                return true;
-            }
-            catch (ProduceException<string, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull && _timeProvider.GetUtcNow() < deadline)
-            {
-                // The local queue drains as the brokers acknowledge; wait for room, within the publish timeout.
-                producer.Poll(TimeSpan.FromMilliseconds(50));
-            }
-            catch (ProduceException<string, byte[]> e)
-            {
-                error = e.Error;
-                return false;
-            }
-            catch (KafkaException e)
-            {
-                error = e.Error;
-                return false;
-            }
+            producer.Produce(_options.Topic, record, onDelivered);
+            error = null;
+            return true;
+        }
+        catch (ProduceException<string, byte[]> e)
+        {
+            error = e.Error;
+            return false;
+        }
+        catch (KafkaException e)
+        {
+            error = e.Error;
+            return false;
         }
     }
 

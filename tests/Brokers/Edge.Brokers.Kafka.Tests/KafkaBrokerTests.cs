@@ -89,6 +89,21 @@ public sealed class KafkaBrokerTests
     }
 
     [Fact]
+    public async Task Publish_MoreThanTheLocalQueueHolds_WaitsForRoomAndSucceeds()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var topic = KafkaFixture.NewTopicName();
+        await _kafka.CreateTopicAsync(topic, 3);
+        await using var broker = _kafka.CreateBroker(topic, o => o.Properties["queue.buffering.max.messages"] = "8");
+        await broker.OpenAsync(cts.Token);
+
+        var receipt = await broker.PublishAsync(Enumerable.Range(0, 300).Select(i => Message("c" + (i % 5), "q" + i)).ToList(), cts.Token);
+
+        Assert.Equal(300, receipt.Positions.Count(p => p is not null));
+        Assert.Equal(300, receipt.Positions.Distinct().Count());
+    }
+
+    [Fact]
     public async Task MalformedRecords_AreDeliveredAsStored_AndTheFeedKeepsReading()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
