@@ -20,6 +20,7 @@ public sealed class KafkaBrokerOptionsTests
             ["Edge:Broker:Kafka:Partitions"] = "0",
             ["Edge:Broker:Kafka:ReplayConcurrency"] = "0",
             ["Edge:Broker:Kafka:PublishTimeout"] = "00:00:00",
+            ["Edge:Broker:Kafka:Linger"] = "00:00:06",
             ["Edge:Broker:Kafka:Epoch"] = "Not-Valid",
             ["Edge:Broker:Kafka:SecurityProtocol"] = "carrier-pigeon",
             ["Edge:Broker:Kafka:SaslUsername"] = "edge",
@@ -29,7 +30,7 @@ public sealed class KafkaBrokerOptionsTests
         var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IStartupValidator>().Validate());
 
         var text = string.Join("\n", error.Failures);
-        foreach (var key in new[] { "BootstrapServers", "Topic", "Partitions", "ReplayConcurrency", "PublishTimeout", "Epoch", "SecurityProtocol", "SaslPassword", "Properties:acks" })
+        foreach (var key in new[] { "BootstrapServers", "Topic", "Partitions", "ReplayConcurrency", "PublishTimeout", "Linger", "Epoch", "SecurityProtocol", "SaslPassword", "Properties:acks" })
         {
             Assert.Contains("Edge:Broker:Kafka:" + key, text, StringComparison.Ordinal);
         }

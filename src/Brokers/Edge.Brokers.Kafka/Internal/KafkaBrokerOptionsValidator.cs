@@ -65,6 +65,11 @@ internal sealed class KafkaBrokerOptionsValidator : IValidateOptions<KafkaBroker
             errors.Add($"{Prefix}Linger must be from 0 to 5 seconds (was {options.Linger}).");
         }
 
+        if (options.PublishTimeout > TimeSpan.Zero && options.Linger >= options.PublishTimeout)
+        {
+            errors.Add($"{Prefix}PublishTimeout ({options.PublishTimeout}) must be longer than {Prefix}Linger ({options.Linger}).");
+        }
+
         if (!string.IsNullOrEmpty(options.Epoch) && !EventCursor.IsValidEpoch(options.Epoch))
         {
             errors.Add($"{Prefix}Epoch must be 1 to 32 characters from [0-9a-z].");
