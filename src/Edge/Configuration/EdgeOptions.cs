@@ -28,6 +28,15 @@ public sealed class EdgeOptions
 
     public HealthOptions Health { get; set; } = new();
 
+    /// <summary>Connection limits across all streams of this instance.</summary>
+    public Limits.ConnectionLimitOptions Limits { get; set; } = new();
+
+    /// <summary>Rate-limit policies that streams, the publish API and YARP routes name.</summary>
+    public RateLimiting.EdgeRateLimitingOptions RateLimiting { get; set; } = new();
+
+    /// <summary>CORS policies that streams and YARP routes name.</summary>
+    public Cors.EdgeCorsOptions Cors { get; set; } = new();
+
     /// <summary>SSE streams served by the edge itself, by name.</summary>
     public Dictionary<string, StreamOptions> Streams { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 }
@@ -82,6 +91,15 @@ public sealed class PublishOptions
 
     /// <summary>Seconds suggested in <c>Retry-After</c> when the broker is unavailable. Default 2.</summary>
     public int RetryAfterSeconds { get; set; } = 2;
+
+    /// <summary>Also accept a JWT (validated like a stream's <c>Auth:Jwt</c>) carrying <see cref="JwtRole"/>. Default none.</summary>
+    public Auth.JwtAuthOptions? Jwt { get; set; }
+
+    /// <summary>The role a publishing JWT must carry. Default <c>publisher</c>.</summary>
+    public string JwtRole { get; set; } = "publisher";
+
+    /// <summary>Rate-limit policy applied to publish requests. Default none.</summary>
+    public string? RateLimitPolicy { get; set; }
 }
 
 public sealed class ShutdownOptions

@@ -71,9 +71,39 @@ internal sealed partial class EdgeOptionsValidator : IValidateOptions<EdgeOption
             reserved.TryAdd(Normalize(options.Publish.Path), "Edge:Publish:Path");
         }
 
+        Limits.LimitsValidator.Validate(options.Limits, errors);
+        RateLimiting.RateLimitingValidator.Validate(options.RateLimiting, errors);
+        Cors.CorsValidator.Validate(options.Cors, errors);
+        if (options.Publish.Enabled && options.Publish.RateLimitPolicy is { } publishPolicy && !options.RateLimiting.Policies.ContainsKey(publishPolicy))
+        {
+            errors.Add($"Edge:Publish:RateLimitPolicy '{publishPolicy}' is not defined under Edge:RateLimiting:Policies.");
+        }
+
         foreach (var (streamName, stream) in options.Streams)
         {
             ValidateStream(streamName, stream, reserved, errors);
+            var key = $"Edge:Streams:{streamName}";
+            Auth.AuthOptionsValidator.Validate($"{key}:Auth", stream.Auth, errors);
+            Limits.LimitsValidator.ValidateStream(key, stream.Limits, errors);
+            if (stream.RateLimitPolicy is { } policy && !options.RateLimiting.Policies.ContainsKey(policy))
+            {
+                errors.Add($"{key}:RateLimitPolicy '{policy}' is not defined under Edge:RateLimiting:Policies.");
+            }
+
+            if (stream.CorsPolicy is { } cors && !options.Cors.Policies.ContainsKey(cors))
+            {
+                errors.Add($"{key}:CorsPolicy '{cors}' is not defined under Edge:Cors:Policies.");
+            }
+
+            if (!Enum.IsDefined(stream.RefusalStyle))
+            {
+                errors.Add($"{key}:RefusalStyle must be Status or Event.");
+            }
+
+            if (stream.RefusalRetryMilliseconds < 1)
+            {
+                errors.Add($"{key}:RefusalRetryMilliseconds must be at least 1.");
+            }
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
@@ -120,9 +150,18 @@ internal sealed partial class EdgeOptionsValidator : IValidateOptions<EdgeOption
         }
 
         CheckPath(publish.Path, "Edge:Publish:Path", errors);
-        if (publish.ApiKeys.Count == 0)
+        if (publish.ApiKeys.Count == 0 && publish.Jwt is null)
         {
-            errors.Add("Edge:Publish:ApiKeys must hold at least one key while Edge:Publish:Enabled is true.");
+            errors.Add("Edge:Publish:ApiKeys must hold at least one key while Edge:Publish:Enabled is true (or configure Edge:Publish:Jwt).");
+        }
+
+        if (publish.Jwt is { } jwt)
+        {
+            Auth.AuthOptionsValidator.ValidateJwt("Edge:Publish:Jwt", jwt, errors);
+            if (string.IsNullOrWhiteSpace(publish.JwtRole))
+            {
+                errors.Add("Edge:Publish:JwtRole must name the role a publishing token carries.");
+            }
         }
 
         for (var i = 0; i < publish.ApiKeys.Count; i++)

@@ -39,6 +39,43 @@ public sealed class StreamOptions
 
     /// <summary>Events queued per connection before it is closed as too slow. Default 1,024.</summary>
     public int QueueCapacity { get; set; } = 1024;
+
+    /// <summary>Who may connect and to which channels. Default Anonymous.</summary>
+    public Auth.StreamAuthOptions Auth { get; set; } = new();
+
+    /// <summary>
+    /// How transient refusals (rate limited, over a limit, draining, broker down) are answered:
+    /// <c>Status</c> (429/503 + Retry-After, default) or <c>Event</c> (200 + <c>event: error</c> +
+    /// <c>retry:</c> with jitter, then close, so a browser EventSource comes back on its own).
+    /// </summary>
+    public RefusalStyle RefusalStyle { get; set; } = RefusalStyle.Status;
+
+    /// <summary>
+    /// Answer every refusal, permanent ones included, the way the seed systems did: 200 with
+    /// <c>event: error</c> / <c>data: {"error":"Unauthorized","code":401}</c>. Default false.
+    /// </summary>
+    public bool SeedStyle { get; set; }
+
+    /// <summary>The base of the <c>retry:</c> (ms) sent with an Event-style refusal; up to half again is added as jitter. Default 5,000.</summary>
+    public int RefusalRetryMilliseconds { get; set; } = 5000;
+
+    public Limits.StreamLimitOptions Limits { get; set; } = new();
+
+    /// <summary>Rate-limit policy (from <c>Edge:RateLimiting:Policies</c>) applied to connect attempts. Default none.</summary>
+    public string? RateLimitPolicy { get; set; }
+
+    /// <summary>CORS policy (from <c>Edge:Cors:Policies</c>) for this stream, preflight included. Default none.</summary>
+    public string? CorsPolicy { get; set; }
+}
+
+/// <summary>How a stream answers transient refusals.</summary>
+public enum RefusalStyle
+{
+    /// <summary>429 or 503 with Retry-After and problem+json.</summary>
+    Status = 0,
+
+    /// <summary>200 with <c>retry:</c> and <c>event: error</c>, then close.</summary>
+    Event = 1,
 }
 
 /// <summary>Where the user and session ids come from (real authentication replaces these).</summary>

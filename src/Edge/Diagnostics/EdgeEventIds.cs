@@ -31,4 +31,19 @@ internal static class EdgeEventIds
     public const int InvalidConfiguration = 4000;
     public const int ConfigurationFile = 4001;
     public const int Draining = 4002;
+
+    // Auth, limits, rate limiting, CORS: 5xxx
+    public const int AuthRefused = 5000;
+    public const int AuthUpstreamFailed = 5001;
+    public const int JwksLoaded = 5002;
+    public const int JwksFailed = 5003;
+    public const int ConnectionLimitRefused = 5004;
+    public const int ConnectionReplaced = 5005;
+    public const int RateLimited = 5006;
+    public const int TokenExpiredClosed = 5007;
+    public const int RateLimitPoliciesReloaded = 5008;
+    public const int RateLimitReloadRejected = 5009;
+    public const int CorsReloadRejected = 5010;
+    public const int ChannelRefused = 5011;
+    public const int RequestRefused = 5012;
 }

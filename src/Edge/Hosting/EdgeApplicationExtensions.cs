@@ -25,6 +25,8 @@ public static class EdgeApplicationExtensions
         var options = app.Services.GetRequiredService<IOptions<EdgeOptions>>().Value;
 
         app.UseRouting();
+        app.UseCors();
+        app.UseRateLimiter();
         app.Use(static (context, next) =>
         {
             // Streams are never compressed: a compressor buffers, and SSE must flush each event.
@@ -47,17 +49,25 @@ public static class EdgeApplicationExtensions
         if (options.Publish.Enabled)
         {
             var publish = app.Services.GetRequiredService<PublishEndpoint>();
-            app.Map(options.Publish.Path, publish.HandleAsync).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge publish API");
+            var publishEndpoint = app.Map(options.Publish.Path, publish.HandleAsync).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge publish API");
+            if (options.Publish.RateLimitPolicy is { } publishPolicy)
+            {
+                publishEndpoint.RequireRateLimiting(publishPolicy);
+            }
         }
 
         var streams = app.Services.GetRequiredService<SseStreamEndpoint>();
         foreach (var (name, streamOptions) in options.Streams)
         {
             var definition = new StreamDefinition(name, streamOptions);
-            app.Map(definition.Path, context => streams.HandleAsync(context, definition))
+            var endpoint = app.Map(definition.Path, context => streams.HandleAsync(context, definition))
                 .WithOrder(EdgeEndpointOrder)
                 .WithDisplayName("SSE stream " + name)
                 .WithMetadata(new SseStreamMetadata(definition));
+            if (streamOptions.CorsPolicy is { } cors)
+            {
+                endpoint.RequireCors(cors);
+            }
         }
 
         app.MapReverseProxy();

@@ -1,5 +1,7 @@
 using Edge.Brokers.Registration;
 using Edge.Configuration;
+using Edge.Cors;
+using Edge.RateLimiting;
 using Edge.Diagnostics;
 using Edge.Hub;
 using Edge.Proxy;
@@ -30,6 +32,11 @@ public static class EdgeServiceCollectionExtensions
         services.TryAddSingleton<EventHub>();
         services.AddHostedService<EventHubService>();
         services.TryAddSingleton<SseStreamEndpoint>();
+        services.TryAddSingleton<Auth.StreamAuthenticator>();
+        services.TryAddSingleton<Auth.StreamAccess>();
+        services.TryAddSingleton<Limits.ConnectionLimiter>();
+        services.AddEdgeRateLimiting(configuration);
+        services.AddEdgeCors(configuration);
         services.TryAddSingleton<PublishEndpoint>();
 
         services.AddReverseProxy()

@@ -109,7 +109,9 @@ internal sealed partial class EventHub
                 var partitions = new PartitionState[snapshot.PartitionCount];
                 for (var i = 0; i < partitions.Length; i++)
                 {
-                    partitions[i] = new PartitionState(snapshot.NextOffsets[i], new ReplayWindow(_replay, _timeProvider, snapshot.NextOffsets[i]));
+                    var head = snapshot.NextOffsets[i];
+                    var feedStart = snapshot.FeedStartOffsets is { } starts && i < starts.Count ? Math.Min(starts[i], head) : head;
+                    partitions[i] = new PartitionState(head, new ReplayWindow(_replay, _timeProvider, head)) { WarmUpNext = feedStart, WarmUpStart = feedStart < head ? feedStart : null };
                 }
 
                 _epoch = snapshot.Epoch;
@@ -140,7 +142,16 @@ internal sealed partial class EventHub
         var state = GetPartition(record.Partition);
         if (record.Offset < Volatile.Read(ref state.NextOffset))
         {
+            WarmUp(state, record);
             return;
+        }
+
+        state.WarmUpNext = record.Offset + 1;
+        if (state.WarmUpStart is { } start)
+        {
+            // The first live record: the look-back before it is complete.
+            state.WarmUpStart = null;
+            state.Window.CoverFrom(start);
         }
 
         var prepared = TryPrepare(record, _feedScratch, deduplicate: true, out var malformed);
@@ -174,6 +185,37 @@ internal sealed partial class EventHub
             {
                 connection.Enqueue(prepared);
             }
+        }
+    }
+
+    /// <summary>
+    /// A record from before the head, read because of a look-back: it goes into the replay
+    /// window (once, in order) for resuming clients, never to live connections.
+    /// </summary>
+    private void WarmUp(PartitionState state, BrokerRecord record)
+    {
+        if (record.Offset < state.WarmUpNext)
+        {
+            return;
+        }
+
+        state.WarmUpNext = record.Offset + 1;
+        var prepared = TryPrepare(record, _feedScratch, deduplicate: true, out var malformed);
+        if (prepared is not null)
+        {
+            state.Window.Append(prepared);
+        }
+        else if (malformed is not null)
+        {
+            _metrics.RecordMalformed();
+            Log.MalformedRecord(_logger, record.Partition, record.Offset, malformed);
+        }
+
+        if (state.WarmUpNext >= Volatile.Read(ref state.NextOffset) && state.WarmUpStart is { } start)
+        {
+            // Until the look-back reaches the head, resumes are served by read-back instead.
+            state.WarmUpStart = null;
+            state.Window.CoverFrom(start);
         }
     }
 
@@ -436,6 +478,12 @@ internal sealed partial class EventHub
         }
 
         public ReplayWindow Window { get; }
+
+        /// <summary>The next look-back offset the window expects (feed thread only).</summary>
+        public long WarmUpNext { get; set; }
+
+        /// <summary>Where the look-back began, while it is still being read; null once complete or without one.</summary>
+        public long? WarmUpStart { get; set; }
     }
 
     private static partial class Log

@@ -18,6 +18,7 @@ internal sealed class ReplayWindow
     private int _count;
     private long _bytes;
     private long _firstCovered;
+    private long _evictedThrough = long.MinValue;
 
     /// <param name="firstCovered">The offset from which every later event will be in the window.</param>
     public ReplayWindow(ReplayOptions options, TimeProvider timeProvider, long firstCovered)
@@ -51,6 +52,18 @@ internal sealed class ReplayWindow
                 EvictExpired();
                 return _firstCovered;
             }
+        }
+    }
+
+    /// <summary>
+    /// Declares that every event from <paramref name="offset"/> on is now in the window (called
+    /// once a look-back has been read up to the live head).
+    /// </summary>
+    public void CoverFrom(long offset)
+    {
+        lock (_gate)
+        {
+            _firstCovered = Math.Min(_firstCovered, Math.Max(offset, _evictedThrough));
         }
     }
 
@@ -147,7 +160,8 @@ internal sealed class ReplayWindow
         _head = (_head + 1) % _ring.Length;
         _count--;
         _bytes -= item.Frame.Length;
-        _firstCovered = Math.Max(_firstCovered, item.Offset + 1);
+        _evictedThrough = item.Offset + 1;
+        _firstCovered = Math.Max(_firstCovered, _evictedThrough);
     }
 
     private void Grow()

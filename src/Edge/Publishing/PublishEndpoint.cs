@@ -24,8 +24,11 @@ internal sealed partial class PublishEndpoint
     private readonly byte[][] _keys;
     private readonly ILogger<PublishEndpoint> _logger;
 
-    public PublishEndpoint(IEventBroker broker, EdgeMetrics metrics, IOptions<EdgeOptions> options, ILogger<PublishEndpoint> logger)
+    private readonly Auth.StreamAuthenticator _authenticator;
+
+    public PublishEndpoint(IEventBroker broker, EdgeMetrics metrics, IOptions<EdgeOptions> options, Auth.StreamAuthenticator authenticator, ILogger<PublishEndpoint> logger)
     {
+        _authenticator = authenticator;
         _broker = broker;
         _metrics = metrics;
         _options = options.Value.Publish;
@@ -42,11 +45,11 @@ internal sealed partial class PublishEndpoint
             return;
         }
 
-        if (!IsAuthorized(context.Request))
+        if (!await IsAuthorizedAsync(context).ConfigureAwait(false))
         {
             Log.Unauthorized(_logger, context.Connection.RemoteIpAddress?.ToString());
             context.Response.Headers.WWWAuthenticate = "Bearer";
-            await RejectAsync(context, StatusCodes.Status401Unauthorized, "Unauthorized", "A valid publish key is required in 'Authorization: Bearer <key>' or 'X-Edge-Key'.").ConfigureAwait(false);
+            await RejectAsync(context, StatusCodes.Status401Unauthorized, "Unauthorized", "A valid publish key (or, when configured, a token with the publisher role) is required in 'Authorization: Bearer' or 'X-Edge-Key'.").ConfigureAwait(false);
             return;
         }
 
@@ -166,8 +169,9 @@ internal sealed partial class PublishEndpoint
         }
     }
 
-    private bool IsAuthorized(HttpRequest request)
+    private async Task<bool> IsAuthorizedAsync(HttpContext context)
     {
+        var request = context.Request;
         string? presented = null;
         var authorization = request.Headers.Authorization.ToString();
         if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
@@ -191,7 +195,14 @@ internal sealed partial class PublishEndpoint
             match |= CryptographicOperations.FixedTimeEquals(presentedBytes, expected);
         }
 
-        return match;
+        if (match || _options.Jwt is null || presented.Count(c => c == '.') != 2)
+        {
+            return match;
+        }
+
+        // Not a key: a JWT carrying the publisher role may publish too.
+        var outcome = await _authenticator.AuthenticateJwtAsync("publish", _options.Jwt, presented, context.RequestAborted).ConfigureAwait(false);
+        return outcome.Succeeded && outcome.Identity!.Roles.Contains(_options.JwtRole);
     }
 
     private static async Task<byte[]?> ReadBodyAsync(PipeReader reader, int limit, CancellationToken cancellationToken)

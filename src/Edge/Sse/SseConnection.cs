@@ -11,6 +11,12 @@ internal enum CloseReason
     None = 0,
     SlowConsumer = 1,
     Shutdown = 2,
+
+    /// <summary>The credentials the stream was opened with expired.</summary>
+    TokenExpired = 3,
+
+    /// <summary>A newer stream of the same user took this one's slot (connection limit, CloseOldest).</summary>
+    Replaced = 4,
 }
 
 /// <summary>

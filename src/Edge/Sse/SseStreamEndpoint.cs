@@ -1,4 +1,5 @@
 using System.Globalization;
+using Edge.Auth;
 using Edge.Brokers;
 using Edge.Brokers.Envelopes;
 using Edge.Configuration;
@@ -18,14 +19,16 @@ internal sealed partial class SseStreamEndpoint
     private const string LastEventIdQuery = "lastEventId";
 
     private readonly EventHub _hub;
+    private readonly StreamAccess _access;
     private readonly EdgeMetrics _metrics;
     private readonly ShutdownOptions _shutdown;
     private readonly ILogger<SseStreamEndpoint> _logger;
     private readonly byte[] _shutdownFrame;
 
-    public SseStreamEndpoint(EventHub hub, EdgeMetrics metrics, IOptions<EdgeOptions> options, ILogger<SseStreamEndpoint> logger)
+    public SseStreamEndpoint(EventHub hub, StreamAccess access, EdgeMetrics metrics, IOptions<EdgeOptions> options, ILogger<SseStreamEndpoint> logger)
     {
         _hub = hub;
+        _access = access;
         _metrics = metrics;
         _shutdown = options.Value.Shutdown;
         _logger = logger;
@@ -34,9 +37,17 @@ internal sealed partial class SseStreamEndpoint
 
     public async Task HandleAsync(HttpContext context, StreamDefinition stream)
     {
+        if (HttpMethods.IsOptions(context.Request.Method))
+        {
+            // A preflight of a stream with a CORS policy never gets here (the CORS middleware answers it).
+            context.Response.Headers.Allow = "GET, OPTIONS";
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+            return;
+        }
+
         if (!HttpMethods.IsGet(context.Request.Method))
         {
-            context.Response.Headers.Allow = "GET";
+            context.Response.Headers.Allow = "GET, OPTIONS";
             await RejectAsync(context, stream, StatusCodes.Status405MethodNotAllowed, "Method not allowed", $"{stream.Path} is an event stream; use GET.").ConfigureAwait(false);
             return;
         }
@@ -44,23 +55,21 @@ internal sealed partial class SseStreamEndpoint
         if (_hub.IsDraining || !_hub.IsOpen)
         {
             var detail = _hub.IsDraining ? "The edge is shutting down; reconnect to another instance." : "The broker is not reachable yet.";
-            await RejectAsync(context, stream, StatusCodes.Status503ServiceUnavailable, "Stream unavailable", detail, retryAfter: TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            await RefuseAsync(context, stream, StreamRefusal.Transient(StatusCodes.Status503ServiceUnavailable, _hub.IsDraining ? "draining" : "broker-unavailable", detail, TimeSpan.FromSeconds(2))).ConfigureAwait(false);
             return;
         }
 
-        if (!TryResolveIdentity(context, stream.Options.Identity.UserIdQuery, stream.Options.Identity.UserIdHeader, out var userId, out var problem)
-            || !TryResolveIdentity(context, stream.Options.Identity.SessionIdQuery, stream.Options.Identity.SessionIdHeader, out var sessionId, out problem))
+        var access = await _access.AdmitAsync(context, stream).ConfigureAwait(false);
+        if (access.Refusal is { } refusal)
         {
-            await RejectAsync(context, stream, StatusCodes.Status400BadRequest, "Invalid identity", problem!).ConfigureAwait(false);
+            await RefuseAsync(context, stream, refusal).ConfigureAwait(false);
             return;
         }
 
-        var (channels, status, channelProblem) = ResolveChannels(context, stream, userId, sessionId);
-        if (channels is null)
-        {
-            await RejectAsync(context, stream, status, status == StatusCodes.Status403Forbidden ? "Channel not allowed" : "Invalid channels", channelProblem!).ConfigureAwait(false);
-            return;
-        }
+        using var admitted = access;
+        var userId = access.Admission!.UserId;
+        var sessionId = access.Admission.SessionId;
+        var channels = access.Admission.Channels;
 
         var cursorText = ReadCursor(context.Request);
 
@@ -76,6 +85,7 @@ internal sealed partial class SseStreamEndpoint
         Log.StreamOpened(_logger, connection.Id, stream.Name, channels.Count);
         try
         {
+            admitted.Attach(connection);
             connection.WriteRaw(stream.Hello);
             await connection.FlushAsync(aborted).ConfigureAwait(false);
 
@@ -137,6 +147,16 @@ internal sealed partial class SseStreamEndpoint
                     connection.WriteRaw(_shutdownFrame);
                     await connection.FlushAsync(aborted).ConfigureAwait(false);
                     break;
+                case CloseReason.TokenExpired:
+                    Log.TokenExpired(_logger, connection.Id, stream.Name);
+                    connection.WriteRaw(StreamRefusalWriter.ErrorFrame(StatusCodes.Status401Unauthorized, "token-expired", null));
+                    await connection.FlushAsync(aborted).ConfigureAwait(false);
+                    break;
+                case CloseReason.Replaced:
+                    Log.Replaced(_logger, connection.Id, stream.Name);
+                    connection.WriteRaw(StreamRefusalWriter.ErrorFrame(StatusCodes.Status429TooManyRequests, "replaced-by-newer-stream", StreamRefusalWriter.RetryWithJitter(null, _access.ReplacedRetryMilliseconds)));
+                    await connection.FlushAsync(aborted).ConfigureAwait(false);
+                    break;
                 case CloseReason.SlowConsumer:
                     _metrics.SlowConsumer();
                     Log.SlowConsumer(_logger, connection.Id, stream.Name, stream.Options.QueueCapacity);
@@ -167,121 +187,11 @@ internal sealed partial class SseStreamEndpoint
         return !StringValues.IsNullOrEmpty(query) && query[0] is { Length: > 0 } fromQuery ? fromQuery : null;
     }
 
-    private static bool TryResolveIdentity(HttpContext context, string? queryName, string? headerName, out string? value, out string? problem)
+    private async Task RefuseAsync(HttpContext context, StreamDefinition stream, StreamRefusal refusal)
     {
-        value = null;
-        problem = null;
-        string? fromQuery = null, fromHeader = null;
-        if (!string.IsNullOrEmpty(queryName) && context.Request.Query.TryGetValue(queryName, out var q) && q.Count > 0 && !string.IsNullOrEmpty(q[0]))
-        {
-            fromQuery = q[0];
-        }
-
-        if (!string.IsNullOrEmpty(headerName) && context.Request.Headers.TryGetValue(headerName, out var h) && h.Count > 0 && !string.IsNullOrEmpty(h[0]))
-        {
-            fromHeader = h[0];
-        }
-
-        if (fromQuery is not null && fromHeader is not null && !string.Equals(fromQuery, fromHeader, StringComparison.Ordinal))
-        {
-            problem = $"The query parameter '{queryName}' and the header '{headerName}' disagree.";
-            return false;
-        }
-
-        value = fromQuery ?? fromHeader;
-        if (value is not null && EnvelopeLimits.CheckIdentity(value) is { } reason)
-        {
-            problem = $"'{(fromQuery is not null ? queryName : headerName)}' {reason}.";
-            value = null;
-            return false;
-        }
-
-        return true;
-    }
-
-    private static (List<string>? Channels, int Status, string? Problem) ResolveChannels(HttpContext context, StreamDefinition stream, string? userId, string? sessionId)
-    {
-        var channels = new List<string>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var routeValues = context.Request.RouteValues;
-        foreach (var template in stream.ChannelTemplates)
-        {
-            var channel = template.Resolve(routeValues);
-            if (EnvelopeLimits.CheckChannel(channel) is { } reason)
-            {
-                return (null, StatusCodes.Status400BadRequest, $"The path gives the channel '{Printable(channel)}', which {reason}.");
-            }
-
-            if (seen.Add(channel))
-            {
-                channels.Add(channel);
-            }
-        }
-
-        var queryName = stream.Options.ChannelsQuery;
-        if (!string.IsNullOrEmpty(queryName) && context.Request.Query.TryGetValue(queryName, out var values))
-        {
-            var requested = 0;
-            foreach (var value in values)
-            {
-                foreach (var part in (value ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                {
-                    if (++requested > stream.Options.MaxChannels)
-                    {
-                        return (null, StatusCodes.Status400BadRequest, string.Create(CultureInfo.InvariantCulture, $"At most {stream.Options.MaxChannels} channels may be requested in '{queryName}'."));
-                    }
-
-                    if (EnvelopeLimits.CheckChannel(part) is { } reason)
-                    {
-                        return (null, StatusCodes.Status400BadRequest, $"The channel '{Printable(part)}' in '{queryName}' {reason}.");
-                    }
-
-                    if (!IsOwnPersonalChannel(part, userId, sessionId))
-                    {
-                        return (null, StatusCodes.Status403Forbidden, $"The channel '{Printable(part)}' belongs to someone else.");
-                    }
-
-                    if (seen.Add(part))
-                    {
-                        channels.Add(part);
-                    }
-                }
-            }
-        }
-
-        if (userId is not null && seen.Add(EventEnvelope.UserChannel(userId)))
-        {
-            channels.Add(EventEnvelope.UserChannel(userId));
-        }
-
-        if (sessionId is not null && seen.Add(EventEnvelope.SessionChannel(sessionId)))
-        {
-            channels.Add(EventEnvelope.SessionChannel(sessionId));
-        }
-
-        return (channels, StatusCodes.Status200OK, null);
-    }
-
-    private static bool IsOwnPersonalChannel(string channel, string? userId, string? sessionId)
-    {
-        if (channel.StartsWith("user:", StringComparison.Ordinal))
-        {
-            return userId is not null && string.Equals(channel, EventEnvelope.UserChannel(userId), StringComparison.Ordinal);
-        }
-
-        if (channel.StartsWith("session:", StringComparison.Ordinal))
-        {
-            return sessionId is not null && string.Equals(channel, EventEnvelope.SessionChannel(sessionId), StringComparison.Ordinal);
-        }
-
-        return true;
-    }
-
-    /// <summary>Client text quoted in an answer, with control characters shown escaped and length bounded.</summary>
-    private static string Printable(string value)
-    {
-        var text = value.Length > 100 ? value[..100] + "…" : value;
-        return EnvelopeLimits.IsLineSafe(text) ? text : System.Text.Json.JsonEncodedText.Encode(text).ToString();
+        _metrics.StreamRejected();
+        Log.StreamRefused(_logger, stream.Name, refusal.Status, refusal.Reason, context.Connection.RemoteIpAddress?.ToString());
+        await StreamRefusalWriter.WriteAsync(context, stream, refusal).ConfigureAwait(false);
     }
 
     private async Task RejectAsync(HttpContext context, StreamDefinition stream, int status, string title, string detail, TimeSpan? retryAfter = null)
@@ -304,6 +214,15 @@ internal sealed partial class SseStreamEndpoint
 
         [LoggerMessage(EventId = EdgeEventIds.StreamRejected, Level = LogLevel.Information, Message = "Stream request on {Stream} refused with {Status}: {Detail}")]
         public static partial void StreamRejected(ILogger logger, string stream, int status, string detail);
+
+        [LoggerMessage(EventId = EdgeEventIds.RequestRefused, Level = LogLevel.Information, Message = "Stream request on {Stream} from {RemoteIp} refused with {Status} ({Reason})")]
+        public static partial void StreamRefused(ILogger logger, string stream, int status, string reason, string? remoteIp);
+
+        [LoggerMessage(EventId = EdgeEventIds.TokenExpiredClosed, Level = LogLevel.Information, Message = "Stream {ConnectionId} on {Stream} closed: its credentials expired")]
+        public static partial void TokenExpired(ILogger logger, long connectionId, string stream);
+
+        [LoggerMessage(EventId = EdgeEventIds.ConnectionReplaced, Level = LogLevel.Information, Message = "Stream {ConnectionId} on {Stream} closed to make room for a newer stream of the same user")]
+        public static partial void Replaced(ILogger logger, long connectionId, string stream);
 
         [LoggerMessage(EventId = EdgeEventIds.GapSignalled, Level = LogLevel.Information, Message = "Stream {ConnectionId} on {Stream} resumed with a gap: {Reason}")]
         public static partial void GapSignalled(ILogger logger, long connectionId, string stream, string reason);

@@ -54,6 +54,9 @@ internal sealed partial class StreamDefinition
             _parameters = PlaceholderRegex().Matches(template).Select(m => m.Groups[1].Value).ToArray();
         }
 
+        /// <summary>Whether the channel depends on the request's path (and so must be authorized).</summary>
+        public bool IsParameterized => _parameters.Length > 0;
+
         public string Resolve(RouteValueDictionary routeValues)
         {
             if (_parameters.Length == 0)

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using Edge.Hosting;
 using Edge.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Xunit;
@@ -63,23 +65,43 @@ public sealed class ConfigFileTests
     }
 
     [Fact]
-    public async Task Notify_HelloOk_KeepaliveComments_AndAdminDebugEvents()
+    public async Task Notify_HelloOk_KeepaliveComments_AndAdminDebugEventsOnlyForAdmins()
     {
-        await using var edge = await StartAsync("notify.json", ("Edge:Streams:notify:Heartbeat:Interval", "00:00:00.200"));
-        await using var client = await SseTestClient.ConnectAsync(edge.BaseAddress, "/notify/events");
+        // The app's session check, as the notify configuration forwards to it (cookies of the page).
+        await using var app = await UpstreamTestServer.StartAsync(routes => routes.MapGet("/api/auth/session", (HttpContext context) =>
+        {
+            if (context.Request.Cookies["session"] is not "admin-session")
+            {
+                return Results.StatusCode(401);
+            }
 
-        Assert.StartsWith(":ok\n\n", await WaitForRawAsync(client, ":ok\n\n"), StringComparison.Ordinal);
-        await WaitForRawAsync(client, ":keepalive\n\n");
-        await PublishAsync(edge, "change-me-notify-publish-key", """{"channel":"notify","event":"i18n_debug","data":{"key":"home.title","lang":"de"}}""");
-        var received = await client.ReadEventAsync(Wait);
-        Assert.Equal(("i18n_debug", """{"key":"home.title","lang":"de"}"""), (received.Event, received.Data));
+            context.Response.Headers["X-User-Id"] = "admin-1";
+            context.Response.Headers["X-User-Roles"] = "admin";
+            return Results.Ok();
+        }));
+        await using var edge = await StartAsync(
+            "notify.json",
+            ("Edge:Streams:notify:Heartbeat:Interval", "00:00:00.200"),
+            ("Edge:Streams:notify:Auth:Forward:Url", new Uri(app.Address, "/api/auth/session").ToString()));
+        await using var admin = await SseTestClient.ConnectAsync(edge.BaseAddress, "/notify/events", headers: new Dictionary<string, string> { ["Cookie"] = "session=admin-session" });
+        await using var visitor = await SseTestClient.ConnectAsync(edge.BaseAddress, "/notify/events");
+
+        Assert.StartsWith(":ok\n\n", await WaitForRawAsync(admin, ":ok\n\n"), StringComparison.Ordinal);
+        await WaitForRawAsync(admin, ":keepalive\n\n");
+        await WaitForRawAsync(visitor, ":keepalive\n\n");
+        await PublishAsync(edge, "change-me-notify-publish-key", """[{"channel":"notify.i18n_debug","event":"i18n_debug","data":{"key":"home.title","lang":"de"}},{"channel":"notify","event":"job","data":{"status":"done"}}]""");
+        var received = await admin.ReadEventsAsync(2, Wait);
+        Assert.Equal(("i18n_debug", """{"key":"home.title","lang":"de"}"""), (received[0].Event, received[0].Data));
+        Assert.Equal("job", received[1].Event);
+        Assert.Equal("job", (await visitor.ReadEventAsync(Wait)).Event);
     }
 
     [Fact]
     public async Task ReactNotifications_QueryParameters_HeartbeatEvents_AndResume()
     {
         await using var edge = await StartAsync("react-notifications.json", ("Edge:Streams:notifications:Heartbeat:Interval", "00:00:00.300"));
-        const string path = "/api/notifications/stream?token=abc123&userId=12345&channels=orders,alerts";
+        var token = ReactToken("12345", ["orders", "alerts"]);
+        var path = "/api/notifications/stream?token=" + token + "&userId=12345&channels=orders,alerts";
         var client = await SseTestClient.ConnectAsync(edge.BaseAddress, path);
         const string key = "change-me-notifications-publish-key";
 
@@ -98,6 +120,39 @@ public sealed class ConfigFileTests
         await PublishAsync(edge, key, """{"channel":"alerts","event":"notification","data":{"message":"missed"}}""");
         await using var resumed = await SseTestClient.ConnectAsync(edge.BaseAddress, path + "&lastEventId=" + lastId);
         Assert.Equal("""{"message":"missed"}""", (await resumed.ReadEventAsync(Wait)).Data);
+    }
+
+    [Fact]
+    public async Task ReactNotifications_BearerToken_Admits_BadTokenGetsTheSeedsErrorEvent_OtherChannelsAre403Events()
+    {
+        await using var edge = await StartAsync("react-notifications.json");
+        await using var bearer = await SseTestClient.ConnectAsync(edge.BaseAddress, "/api/notifications/stream?channels=orders", headers: new Dictionary<string, string> { ["Authorization"] = "Bearer " + ReactToken("12345", ["orders"]) });
+        Assert.Equal(HttpStatusCode.OK, bearer.StatusCode);
+        Assert.Equal(["ok"], (await bearer.ReadFrameAsync(Wait)).Comments);
+
+        await using var bad = await SseTestClient.ConnectAsync(edge.BaseAddress, "/api/notifications/stream?token=abc123");
+        Assert.Equal(HttpStatusCode.OK, bad.StatusCode);
+        await bad.WaitForEndAsync(Wait);
+        Assert.Equal("event: error\ndata: {\"error\":\"Unauthorized\",\"code\":401}\n\n", bad.RawText);
+
+        await using var escalation = await SseTestClient.ConnectAsync(edge.BaseAddress, "/api/notifications/stream?channels=admin&token=" + ReactToken("12345", ["orders"]));
+        await escalation.WaitForEndAsync(Wait);
+        Assert.Equal("event: error\ndata: {\"error\":\"Forbidden\",\"code\":403}\n\n", escalation.RawText);
+    }
+
+    /// <summary>A token as the React app's backend would issue it for the ready configuration.</summary>
+    private static string ReactToken(string userId, string[] channels)
+    {
+        var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler();
+        return handler.CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+        {
+            Audience = "react-notifications",
+            Claims = new Dictionary<string, object> { ["sub"] = userId, ["channels"] = channels },
+            Expires = DateTime.UtcNow.AddMinutes(10),
+            SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
+                new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(System.Text.Encoding.UTF8.GetBytes("change-me-react-notifications-jwt-secret-0123456789")),
+                Microsoft.IdentityModel.Tokens.SecurityAlgorithms.HmacSha256),
+        });
     }
 
     [Fact]

@@ -292,4 +292,38 @@ public sealed class ResumeTests
         Assert.Equal(3, metrics.RecordsMalformed);
         Assert.Equal(1, metrics.RecordsDuplicate);
     }
+
+    [Fact]
+    public async Task LookBack_WarmsTheWindowOfANewInstance_WithoutSendingOldEventsLive()
+    {
+        var log = new InMemoryLog(new InMemoryBrokerOptions(), TimeProvider.System);
+        string? cursor;
+        await using (var first = await EdgeTestHost.StartAsync(TestSettings.Default(), configureServices: s => s.AddSingleton(log)))
+        {
+            await using var client = await SseTestClient.ConnectAsync(first.BaseAddress, "/events?channels=c");
+            using (await first.PublishAsync(Batch("c", 0, 10)))
+            {
+            }
+
+            await client.ReadEventsAsync(3, Wait);
+            cursor = client.LastEventId;
+        }
+
+        await using var second = await EdgeTestHost.StartAsync(
+            TestSettings.Default(("Edge:Broker:InMemory:LookBackRecords", "20"), ("Edge:Replay:ReadFromBroker", "false")),
+            configureServices: s => s.AddSingleton(log));
+        var metrics = second.Services.GetRequiredService<EdgeMetrics>();
+        var deadline = DateTime.UtcNow + Wait;
+        while (metrics.RecordsRead < 10 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        await using var fresh = await SseTestClient.ConnectAsync(second.BaseAddress, "/events?channels=c");
+        await using var resumed = await SseTestClient.ConnectAsync(second.BaseAddress, "/events?channels=c", lastEventId: cursor);
+
+        Assert.Equal(Enumerable.Range(3, 7).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), (await resumed.ReadEventsAsync(7, Wait)).Select(e => e.Data));
+        Assert.True(await fresh.NoEventWithinAsync(TimeSpan.FromMilliseconds(300)));
+        Assert.Equal(0, second.Services.GetRequiredService<EdgeMetrics>().Gaps);
+    }
 }

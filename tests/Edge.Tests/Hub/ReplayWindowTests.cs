@@ -97,4 +97,20 @@ public sealed class ReplayWindowTests
         Assert.True(window.TryCollect(0, 2, e => e.Channel == "b", into));
         Assert.Equal([1L], into.Select(e => e.Offset));
     }
+
+    [Fact]
+    public void LookBack_IsCoveredOnlyOnceComplete_AndNotBeforeWhatWasEvicted()
+    {
+        var window = new ReplayWindow(new ReplayOptions { MaxEvents = 4 }, _time, firstCovered: 10);
+        for (var offset = 4; offset < 10; offset++)
+        {
+            window.Append(Event(offset));
+        }
+
+        Assert.False(window.TryCollect(7, 10, _ => true, []));
+        window.CoverFrom(4);
+
+        Assert.Equal(6, window.FirstCovered);
+        Assert.Equal([6L, 7, 8, 9], Collect(window, 6, 10));
+    }
 }

@@ -13,11 +13,15 @@ public sealed class InMemoryBroker : IEventBroker
     private const int BatchSize = 512;
 
     private readonly InMemoryLog _log;
+    private readonly int _lookBackRecords;
     private long[]? _opened;
 
-    public InMemoryBroker(InMemoryLog log)
+    /// <param name="log">The storage, possibly shared with other broker instances.</param>
+    /// <param name="options">This instance's options (look-back); the log's own options when null.</param>
+    public InMemoryBroker(InMemoryLog log, InMemoryBrokerOptions? options = null)
     {
         _log = log;
+        _lookBackRecords = (options ?? log.Options).LookBackRecords;
     }
 
     public string Name => TypeName;
@@ -28,8 +32,14 @@ public sealed class InMemoryBroker : IEventBroker
     {
         ThrowIfUnavailable();
         var next = _log.GetNextOffsets();
-        _opened = (long[])next.Clone();
-        return Task.FromResult(new LogSnapshot(_log.Epoch, next));
+        var start = new long[next.Length];
+        for (var p = 0; p < next.Length; p++)
+        {
+            start[p] = Math.Max(_log.GetEarliestOffset(p), next[p] - _lookBackRecords);
+        }
+
+        _opened = start;
+        return Task.FromResult(new LogSnapshot(_log.Epoch, next) { FeedStartOffsets = _lookBackRecords > 0 ? start : null });
     }
 
     public int GetPartition(string channel) => ChannelHash.Partition(channel, _log.PartitionCount);

@@ -12,6 +12,9 @@ public sealed record InMemoryBrokerOptions
     /// <summary>How long a record is retained. Default one hour; zero keeps records until <see cref="MaxRecordsPerPartition"/> evicts them.</summary>
     public TimeSpan MaxAge { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>Records per partition read before the head at start, to warm the replay window. Default 0.</summary>
+    public int LookBackRecords { get; set; }
+
     /// <summary>Largest record body accepted, in bytes. Default 1 MiB.</summary>
     public int MaxRecordBytes { get; set; } = 1024 * 1024;
 }

@@ -28,6 +28,7 @@ public static class InMemoryBrokerEdgeBuilderExtensions
             .Validate(o => o.MaxRecordsPerPartition >= 1, "Edge:Broker:InMemory:MaxRecordsPerPartition must be at least 1.")
             .Validate(o => o.MaxAge >= TimeSpan.Zero, "Edge:Broker:InMemory:MaxAge must not be negative.")
             .Validate(o => o.MaxRecordBytes >= 1, "Edge:Broker:InMemory:MaxRecordBytes must be at least 1.")
+            .Validate(o => o.LookBackRecords >= 0, "Edge:Broker:InMemory:LookBackRecords must not be negative.")
             .ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
         if (sharedLog is not null)
@@ -39,7 +40,7 @@ public static class InMemoryBrokerEdgeBuilderExtensions
             builder.Services.TryAddSingleton(sp => new InMemoryLog(sp.GetRequiredService<IOptions<InMemoryBrokerOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
         }
 
-        builder.Services.AddSingleton<IEventBroker, InMemoryBroker>();
+        builder.Services.AddSingleton<IEventBroker>(sp => new InMemoryBroker(sp.GetRequiredService<InMemoryLog>(), sp.GetRequiredService<IOptions<InMemoryBrokerOptions>>().Value));
         return builder;
     }
 }

@@ -1,0 +1,140 @@
+using System.Threading.RateLimiting;
+using Edge.Limits;
+using Edge.RateLimiting;
+using Edge.Sse;
+
+namespace Edge.Auth;
+
+/// <summary>
+/// Decides whether a stream request may open: the connect rate limit, the auth step, the
+/// identity and channel checks, and the connection limits, in that order. The result holds
+/// everything the open stream keeps (limit slot, rate-limit permit, expiry timer) until disposed.
+/// </summary>
+internal sealed partial class StreamAccess
+{
+    private readonly StreamAuthenticator _authenticator;
+    private readonly ConnectionLimiter _limits;
+    private readonly EdgeRateLimiters _rateLimiters;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<StreamAccess> _logger;
+
+    public StreamAccess(StreamAuthenticator authenticator, ConnectionLimiter limits, EdgeRateLimiters rateLimiters, TimeProvider timeProvider, ILogger<StreamAccess> logger)
+    {
+        _authenticator = authenticator;
+        _limits = limits;
+        _rateLimiters = rateLimiters;
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    public int ReplacedRetryMilliseconds => _limits.Options.ReplacedRetryMilliseconds;
+
+    public async Task<StreamAccessGrant> AdmitAsync(HttpContext context, StreamDefinition stream)
+    {
+        var grant = new StreamAccessGrant(_timeProvider);
+        try
+        {
+            var policyName = stream.Options.RateLimitPolicy;
+            RateLimitPolicyOptions? policy = null;
+            if (policyName is not null && _rateLimiters.TryGetPolicy(policyName, out policy) && policy.PartitionBy != RateLimitPartitionBy.User)
+            {
+                // Before authentication, so a flood never reaches the auth step.
+                if (TakePermit(context, stream, policyName, policy, null, grant) is { } limited)
+                {
+                    return grant.Refuse(limited);
+                }
+            }
+
+            var auth = stream.Options.Auth;
+            var outcome = await _authenticator.AuthenticateAsync(context, "stream:" + stream.Name, auth, context.RequestAborted).ConfigureAwait(false);
+            if (!outcome.Succeeded)
+            {
+                Log.AuthRefused(_logger, stream.Name, outcome.Status, outcome.Reason!, context.Connection.RemoteIpAddress?.ToString());
+                return grant.Refuse(outcome.Status == StatusCodes.Status503ServiceUnavailable
+                    ? StreamRefusal.Transient(outcome.Status, outcome.Reason!, outcome.Detail!, TimeSpan.FromSeconds(2))
+                    : StreamRefusal.Permanent(outcome.Status, outcome.Reason!, outcome.Detail!, outcome.Status == StatusCodes.Status401Unauthorized ? outcome.WwwAuthenticate ?? "Bearer" : null));
+            }
+
+            var identity = outcome.Identity!;
+            var admission = StreamAdmissionResolver.Resolve(context, stream, identity, _authenticator.RoleMap("stream:" + stream.Name, auth), out var refusal);
+            if (admission is null)
+            {
+                Log.ChannelRefused(_logger, stream.Name, refusal!.Status, refusal.Reason, identity.UserId);
+                return grant.Refuse(refusal);
+            }
+
+            if (policy is not null && policy.PartitionBy == RateLimitPartitionBy.User)
+            {
+                if (TakePermit(context, stream, policyName!, policy, admission.UserId, grant) is { } limited)
+                {
+                    return grant.Refuse(limited);
+                }
+            }
+
+            var ip = context.Connection.RemoteIpAddress?.ToString();
+            var decision = _limits.TryAcquire(stream.Name, admission.UserId, ip, stream.Options.Limits.MaxConnectionsPerUser, stream.Options.Limits.AtLimit, out var lease);
+            if (decision != LimitDecision.Admitted)
+            {
+                var retryAfter = TimeSpan.FromSeconds(Math.Max(1, _limits.Options.RetryAfterSeconds));
+                var (status, reason, detail) = decision switch
+                {
+                    LimitDecision.GlobalLimit => (StatusCodes.Status503ServiceUnavailable, "edge-at-capacity", "This edge instance holds as many streams as it may; try again later."),
+                    LimitDecision.IpLimit => (StatusCodes.Status429TooManyRequests, "ip-connection-limit", "Too many open streams from your address."),
+                    LimitDecision.UserStreamLimit => (StatusCodes.Status429TooManyRequests, "user-stream-connection-limit", "You have as many streams open on this stream as allowed; close one first."),
+                    _ => (StatusCodes.Status429TooManyRequests, "user-connection-limit", "You have as many streams open as allowed; close one first."),
+                };
+                Log.LimitRefused(_logger, stream.Name, reason, admission.UserId, ip);
+                return grant.Refuse(StreamRefusal.Transient(status, reason, detail, retryAfter));
+            }
+
+            grant.Admit(admission, identity, lease!, auth.CloseAtExpiry);
+            return grant;
+        }
+        catch
+        {
+            grant.Dispose();
+            throw;
+        }
+    }
+
+    private StreamRefusal? TakePermit(HttpContext context, StreamDefinition stream, string policyName, RateLimitPolicyOptions policy, string? userId, StreamAccessGrant grant)
+    {
+        var partition = EdgeRateLimiters.PartitionOf(policy.PartitionBy, context, userId);
+        if (policy.PartitionBy == RateLimitPartitionBy.Route)
+        {
+            partition = "stream:" + stream.Name;
+        }
+
+        var lease = _rateLimiters.Acquire(policyName, partition);
+        if (lease is null)
+        {
+            return null;
+        }
+
+        if (lease.IsAcquired)
+        {
+            grant.HoldPermit(lease);
+            return null;
+        }
+
+        var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
+        lease.Dispose();
+        Log.RateLimited(_logger, stream.Name, policyName, context.Connection.RemoteIpAddress?.ToString());
+        return StreamRefusal.Transient(StatusCodes.Status429TooManyRequests, "rate-limited", $"Too many connection attempts (policy '{policyName}'); try again later.", retryAfter);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = Diagnostics.EdgeEventIds.AuthRefused, Level = LogLevel.Information, Message = "Stream request on {Stream} from {RemoteIp} failed authentication with {Status} ({Reason})")]
+        public static partial void AuthRefused(ILogger logger, string stream, int status, string reason, string? remoteIp);
+
+        [LoggerMessage(EventId = Diagnostics.EdgeEventIds.ChannelRefused, Level = LogLevel.Information, Message = "Stream request on {Stream} by user {UserId} refused with {Status} ({Reason})")]
+        public static partial void ChannelRefused(ILogger logger, string stream, int status, string reason, string? userId);
+
+        [LoggerMessage(EventId = Diagnostics.EdgeEventIds.ConnectionLimitRefused, Level = LogLevel.Information, Message = "Stream request on {Stream} by user {UserId} from {RemoteIp} refused: {Reason}")]
+        public static partial void LimitRefused(ILogger logger, string stream, string reason, string? userId, string? remoteIp);
+
+        [LoggerMessage(EventId = Diagnostics.EdgeEventIds.RateLimited, Level = LogLevel.Information, Message = "Stream request on {Stream} from {RemoteIp} rate limited by policy {Policy}")]
+        public static partial void RateLimited(ILogger logger, string stream, string policy, string? remoteIp);
+    }
+}

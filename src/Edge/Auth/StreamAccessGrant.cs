@@ -1,0 +1,70 @@
+using System.Threading.RateLimiting;
+using Edge.Limits;
+using Edge.Sse;
+
+namespace Edge.Auth;
+
+/// <summary>The answer of <see cref="StreamAccess"/>: a refusal, or an admission with what the open stream holds until it ends.</summary>
+internal sealed class StreamAccessGrant : IDisposable
+{
+    private readonly TimeProvider _timeProvider;
+    private RateLimitLease? _permit;
+    private ConnectionLease? _lease;
+    private ITimer? _expiry;
+    private EdgeIdentity? _identity;
+    private bool _closeAtExpiry;
+
+    public StreamAccessGrant(TimeProvider timeProvider)
+    {
+        _timeProvider = timeProvider;
+    }
+
+    public StreamRefusal? Refusal { get; private set; }
+
+    public StreamAdmission? Admission { get; private set; }
+
+    internal StreamAccessGrant Refuse(StreamRefusal refusal)
+    {
+        Refusal = refusal;
+        Dispose();
+        return this;
+    }
+
+    internal void HoldPermit(RateLimitLease permit) => _permit = permit;
+
+    internal void Admit(StreamAdmission admission, EdgeIdentity identity, ConnectionLease lease, bool closeAtExpiry)
+    {
+        Admission = admission;
+        _identity = identity;
+        _lease = lease;
+        _closeAtExpiry = closeAtExpiry;
+    }
+
+    /// <summary>Ties the open connection to its slot (closed if a newer stream takes it) and to its credentials' expiry.</summary>
+    public void Attach(SseConnection connection)
+    {
+        _lease?.OnEvicted(() => connection.Close(CloseReason.Replaced));
+        if (_closeAtExpiry && _identity?.ExpiresAt is { } expires)
+        {
+            var due = expires - _timeProvider.GetUtcNow();
+            if (due <= TimeSpan.Zero)
+            {
+                connection.Close(CloseReason.TokenExpired);
+            }
+            else
+            {
+                _expiry = _timeProvider.CreateTimer(static state => ((SseConnection)state!).Close(CloseReason.TokenExpired), connection, due, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _expiry?.Dispose();
+        _expiry = null;
+        _lease?.Dispose();
+        _lease = null;
+        _permit?.Dispose();
+        _permit = null;
+    }
+}
