@@ -82,7 +82,8 @@ public sealed class KafkaBroker : IEventBroker
             _refreshLoop ??= Task.Run(() => RefreshLoopAsync(_disposed.Token), CancellationToken.None);
             MarkAvailable();
             Log.Opened(_logger, _options.Topic, state.Epoch, state.PartitionCount);
-            return new LogSnapshot(state.Epoch, high);
+            var lookingBack = _options.LookBack > TimeSpan.Zero || _options.LookBackRecords > 0;
+            return new LogSnapshot(state.Epoch, high) { FeedStartOffsets = lookingBack ? (long[])_startOffsets.Clone() : null };
         }
         catch (KafkaException e)
         {

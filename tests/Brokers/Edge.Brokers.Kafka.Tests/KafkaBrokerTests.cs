@@ -209,6 +209,7 @@ public sealed class KafkaBrokerTests
         var received = await ReadAsync(feed, 5, cts.Token);
 
         Assert.Equal(10, snapshot.NextOffsets[0]);
+        Assert.Equal([6L], snapshot.FeedStartOffsets!);
         Assert.Equal(["n6", "n7", "n8", "n9", "n10"], received.Select(r => DataOf(r.Text)));
     }
 
@@ -229,7 +230,7 @@ public sealed class KafkaBrokerTests
             o.LookBack = TimeSpan.FromHours(1);
             o.LookBackRecords = 3;
         });
-        await broker.OpenAsync(cts.Token);
+        var snapshot = await broker.OpenAsync(cts.Token);
         await using var feed = broker.SubscribeAsync(cts.Token).GetAsyncEnumerator(cts.Token);
         await broker.PublishAsync([Message("orders", "n10")], cts.Token);
 
@@ -237,6 +238,7 @@ public sealed class KafkaBrokerTests
         var expected = _kafka.IsMock ? Enumerable.Range(7, 4) : Enumerable.Range(0, 11);
         var received = await ReadAsync(feed, expected.Count(), cts.Token);
         Assert.Equal(expected.Select(i => "n" + i), received.Select(r => DataOf(r.Text)));
+        Assert.Equal([(long)expected.First()], snapshot.FeedStartOffsets!);
     }
 
     [Fact]

@@ -214,6 +214,33 @@ public sealed class KafkaEdgeEndToEndTests
     }
 
     [Fact]
+    public async Task LookBack_WarmsTheWindow_WithoutSendingOldEventsToLiveClients_AndServesResumesFromIt()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var topic = KafkaFixture.NewTopicName("edge-e2e");
+        await _kafka.CreateTopicAsync(topic, 1);
+        for (var i = 0; i < 10; i++)
+        {
+            await _kafka.PublishRawAsync(topic, "orders", Encoding.UTF8.GetBytes($$"""{"channel":"orders","event":"n","data":"{{i}}"}"""), cts.Token);
+        }
+
+        // A cursor at offset 6 of partition 0, as a client of an earlier edge would hold it.
+        await using var probe = _kafka.CreateBroker(topic);
+        var epoch = (await probe.OpenAsync(cts.Token)).Epoch;
+        await using var edge = await StartEdgeAsync(_kafka.BootstrapServers, topic, cts.Token, ("Edge:Broker:Kafka:LookBackRecords", "5"));
+        await using var live = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=orders", cancellationToken: cts.Token);
+        await using var resumed = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=orders", lastEventId: epoch + "-6", cancellationToken: cts.Token);
+        using (await edge.PublishAsync("""{"channel":"orders","event":"n","data":"10"}""", PublishKey, cts.Token))
+        {
+        }
+
+        Assert.Equal("10", (await live.ReadEventAsync(Wait)).Data);
+        Assert.Equal(["6", "7", "8", "9", "10"], (await resumed.ReadEventsAsync(5, Wait)).Select(e => e.Data));
+        Assert.True(await live.NoEventWithinAsync(TimeSpan.FromMilliseconds(300)));
+        Assert.True(await resumed.NoEventWithinAsync(TimeSpan.FromMilliseconds(300)));
+    }
+
+    [Fact]
     public async Task MalformedRecordsFromANativePublisher_AreSkippedAndCounted_AndValidOnesDelivered()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
