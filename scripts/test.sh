@@ -12,6 +12,7 @@ if [ -z "${EDGE_RABBITMQ_URI:-}" ]; then
   export EDGE_RABBITMQ_URI
 fi
 
+bash scripts/kafka-tools.sh || { echo "could not install kcat"; echo "0 passed, 1 failed"; exit 1; }
 bash scripts/browser.sh || { echo "could not install the browser test tools"; echo "0 passed, 1 failed"; exit 1; }
 
 dotnet restore Edge.sln || { echo "0 passed, 1 failed"; exit 1; }

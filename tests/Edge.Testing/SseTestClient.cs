@@ -83,9 +83,18 @@ public sealed class SseTestClient : IAsyncDisposable
     /// <summary>The next block that dispatches an event (comments and id-only blocks are skipped).</summary>
     public async Task<SseFrame> ReadEventAsync(TimeSpan? timeout = null)
     {
+        // One deadline for the whole wait, however many comments and heartbeats arrive meanwhile.
+        var limit = timeout ?? TimeSpan.FromSeconds(20);
+        var deadline = DateTime.UtcNow + limit;
         while (true)
         {
-            var frame = await ReadFrameAsync(timeout).ConfigureAwait(false);
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+            {
+                throw new TimeoutException($"No SSE event within {limit}. Received so far:\n{RawText}");
+            }
+
+            var frame = await ReadFrameAsync(left).ConfigureAwait(false);
             if (frame.IsEvent)
             {
                 return frame;

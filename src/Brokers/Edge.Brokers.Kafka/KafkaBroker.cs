@@ -102,13 +102,37 @@ public sealed class KafkaBroker : IEventBroker
     public async IAsyncEnumerable<BrokerRecord> SubscribeAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var start = _startOffsets ?? throw new InvalidOperationException("OpenAsync must complete before SubscribeAsync.");
-        var feed = new KafkaLiveFeed(this, _options.Topic, _startState!, start, _logger);
+        var startState = _startState!;
+        var feed = new KafkaLiveFeed(this, _options.Topic, startState, start, _logger);
         feed.Start();
         try
         {
             var reader = feed.Reader;
-            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            Task<bool>? wait = null;
+            while (true)
             {
+                if (!reader.TryPeek(out _))
+                {
+                    // Wake now and then to notice a re-created topic even when nothing arrives.
+                    wait ??= reader.WaitToReadAsync(cancellationToken).AsTask();
+                    if (await Task.WhenAny(wait, Task.Delay(TimeSpan.FromSeconds(2), _timeProvider, cancellationToken)).ConfigureAwait(false) == wait)
+                    {
+                        var more = await wait.ConfigureAwait(false);
+                        wait = null;
+                        if (!more)
+                        {
+                            break;
+                        }
+                    }
+
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+
+                if (_state is { } state && !string.Equals(state.Epoch, startState.Epoch, StringComparison.Ordinal))
+                {
+                    throw new LogHistoryLostException($"Kafka topic '{_options.Topic}' was re-created (topic id epoch {startState.Epoch} is now {state.Epoch}).");
+                }
+
                 while (reader.TryRead(out var record))
                 {
                     yield return record;

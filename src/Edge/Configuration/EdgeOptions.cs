@@ -62,6 +62,12 @@ public sealed class ReplayOptions
     /// <summary>Whether cursors older than the window are read back from the broker. Default true.</summary>
     public bool ReadFromBroker { get; set; } = true;
 
+    /// <summary>
+    /// How long a resume whose cursor is ahead of this instance (another instance read further)
+    /// waits for this instance to catch up before the gap signal. Default 5 s.
+    /// </summary>
+    public TimeSpan CatchUpTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Concurrent read-backs from the broker. Default 4.</summary>
     public int BrokerReadConcurrency { get; set; } = 4;
 

@@ -126,6 +126,11 @@ internal sealed partial class EdgeOptionsValidator : IValidateOptions<EdgeOption
             errors.Add("Edge:Replay:MaxAge must not be negative (zero means no age limit).");
         }
 
+        if (replay.CatchUpTimeout < TimeSpan.Zero)
+        {
+            errors.Add("Edge:Replay:CatchUpTimeout must not be negative.");
+        }
+
         if (replay.BrokerReadConcurrency < 1)
         {
             errors.Add("Edge:Replay:BrokerReadConcurrency must be at least 1.");

@@ -377,7 +377,17 @@ internal sealed partial class EventHub
             var to = connection.Offsets[i];
             if (from > to)
             {
-                gap ??= "cursor-ahead";
+                // Another instance read further than this one: wait for this one to catch up;
+                // what it then reads below the cursor is dropped as already delivered.
+                if (await CatchUpAsync(GetPartition(partition), from, cancellationToken).ConfigureAwait(false))
+                {
+                    connection.Offsets[i] = from;
+                }
+                else
+                {
+                    gap ??= "cursor-ahead";
+                }
+
                 continue;
             }
 
@@ -410,6 +420,22 @@ internal sealed partial class EventHub
         }
 
         return new ReplayPlan(events, gap);
+    }
+
+    private async Task<bool> CatchUpAsync(PartitionState state, long offset, CancellationToken cancellationToken)
+    {
+        var deadline = _timeProvider.GetUtcNow() + _replay.CatchUpTimeout;
+        while (Volatile.Read(ref state.NextOffset) < offset)
+        {
+            if (_timeProvider.GetUtcNow() >= deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(20), _timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+
+        return true;
     }
 
     private async Task<bool> TryReadBackAsync(SseConnection connection, int partition, long from, long to, List<PreparedEvent> into, CancellationToken cancellationToken)

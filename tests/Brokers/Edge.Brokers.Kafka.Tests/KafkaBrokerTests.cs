@@ -191,6 +191,23 @@ public sealed class KafkaBrokerTests
     }
 
     [Fact]
+    public async Task RecreatedTopic_WhileTheFeedRuns_EndsTheFeedWithHistoryLost()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var topic = KafkaFixture.NewTopicName();
+        await _kafka.CreateTopicAsync(topic, 2);
+        await using var broker = _kafka.CreateBroker(topic, o => o.MetadataRefreshInterval = TimeSpan.FromMilliseconds(300));
+        var first = await broker.OpenAsync(cts.Token);
+        await using var feed = broker.SubscribeAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+
+        await _kafka.RecreateTopicAsync(topic, 2);
+
+        await Assert.ThrowsAsync<LogHistoryLostException>(async () => await feed.MoveNextAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30), cts.Token));
+        var reopened = await broker.OpenAsync(cts.Token);
+        Assert.NotEqual(first.Epoch, reopened.Epoch);
+    }
+
+    [Fact]
     public async Task LookBackRecords_StartsTheFeedThatManyRecordsBeforeTheEnd()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));

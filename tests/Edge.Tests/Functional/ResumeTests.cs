@@ -363,4 +363,33 @@ public sealed class ResumeTests
 
         Assert.Equal("2", (await back.ReadEventAsync(Wait)).Data);
     }
+
+    [Fact]
+    public async Task CursorAheadOfThisInstance_WaitsForItToCatchUp_ThenOnlyLaterEvents()
+    {
+        await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default());
+        var hub = edge.Services.GetRequiredService<EventHub>();
+        var aheadBy3 = $"{hub.Epoch}-3";
+
+        var connecting = SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=c", lastEventId: aheadBy3);
+        await Task.Delay(200);
+        using (await edge.PublishAsync(Batch("c", 0, 5)))
+        {
+        }
+
+        await using var client = await connecting;
+        Assert.Equal(["3", "4"], (await client.ReadEventsAsync(2, Wait)).Select(e => e.Data));
+        Assert.True(await client.NoEventWithinAsync(TimeSpan.FromMilliseconds(200)));
+    }
+
+    [Fact]
+    public async Task CursorFarAheadOfTheLog_GivesTheGapSignalAfterTheCatchUpTimeout()
+    {
+        await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default(("Edge:Replay:CatchUpTimeout", "00:00:00.200")));
+        var hub = edge.Services.GetRequiredService<EventHub>();
+
+        await using var client = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=c", lastEventId: $"{hub.Epoch}-1000");
+        var gap = await client.ReadEventAsync(Wait);
+        Assert.Equal("""{"reason":"cursor-ahead"}""", gap.Data);
+    }
 }
