@@ -14,6 +14,13 @@ public sealed class EdgeOptions
     /// </summary>
     public bool ReusePort { get; set; }
 
+    /// <summary>
+    /// Run request code on the socket threads instead of hopping to the thread pool (Kestrel's
+    /// <c>UnsafePreferInlineScheduling</c>): a few percent more proxy throughput on small
+    /// machines. The edge never blocks these threads. Default false.
+    /// </summary>
+    public bool InlineScheduling { get; set; }
+
     public BrokerSelectionOptions Broker { get; set; } = new();
 
     public ReplayOptions Replay { get; set; } = new();
