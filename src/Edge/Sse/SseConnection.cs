@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Threading.Tasks.Sources;
 using Edge.Brokers.Cursors;
+using Edge.Diagnostics;
 using Edge.Hub;
 
 namespace Edge.Sse;
@@ -60,9 +61,8 @@ internal sealed class SseConnection : IValueTaskSource<bool>
         Stream = stream;
         UserId = userId;
         SessionId = sessionId;
-        Channels = channels.Count <= 8 ? [.. channels] : null;
-        ChannelSet = channels.Count > 8 ? new HashSet<string>(channels, StringComparer.Ordinal) : null;
         AllChannels = [.. channels];
+        _channelSet = channels.Count > 8 ? new HashSet<string>(channels, StringComparer.Ordinal) : null;
         Partitions = partitions;
         Offsets = new long[partitions.Length];
         _epochAscii = epochAscii;
@@ -90,9 +90,8 @@ internal sealed class SseConnection : IValueTaskSource<bool>
 
     public CloseReason CloseReason => (CloseReason)Volatile.Read(ref _closeReason);
 
-    private string[]? Channels { get; }
-
-    private HashSet<string>? ChannelSet { get; }
+    /// <summary>Only for connections with many channels; a short array is scanned instead.</summary>
+    private readonly HashSet<string>? _channelSet;
 
     public string Cursor => new EventCursor(System.Text.Encoding.ASCII.GetString(_epochAscii), Partitions.Select((p, i) => new Brokers.LogPosition(p, Offsets[i]))).ToString();
 
@@ -104,9 +103,9 @@ internal sealed class SseConnection : IValueTaskSource<bool>
             return false;
         }
 
-        if (Channels is not null)
+        if (_channelSet is null)
         {
-            foreach (var channel in Channels)
+            foreach (var channel in AllChannels)
             {
                 if (string.Equals(channel, item.Channel, StringComparison.Ordinal))
                 {
@@ -117,7 +116,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
             return false;
         }
 
-        return ChannelSet!.Contains(item.Channel);
+        return _channelSet.Contains(item.Channel);
     }
 
     /// <summary>Called by the feed. A full queue closes the connection as a slow consumer.</summary>
@@ -200,12 +199,11 @@ internal sealed class SseConnection : IValueTaskSource<bool>
 
     /// <summary>
     /// Writes queued events until the client leaves, the queue overflows or the edge shuts down.
-    /// Several queued events share one flush. Returns the events written.
+    /// Several queued events share one flush.
     /// </summary>
-    public async Task<long> PumpAsync(Action<int> delivered, CancellationToken cancellationToken)
+    public async Task PumpAsync(EdgeMetrics metrics, CancellationToken cancellationToken)
     {
         using var wake = cancellationToken.UnsafeRegister(static state => ((SseConnection)state!).CompleteQueue(), this);
-        long total = 0;
         while (await WaitToReadAsync().ConfigureAwait(false))
         {
             if (CloseReason == CloseReason.SlowConsumer || cancellationToken.IsCancellationRequested)
@@ -229,12 +227,9 @@ internal sealed class SseConnection : IValueTaskSource<bool>
 
             if (count > 0)
             {
-                delivered(count);
-                total += count;
+                metrics.Delivered(count);
             }
         }
-
-        return total;
     }
 
     private bool TryEnqueue(PreparedEvent item)

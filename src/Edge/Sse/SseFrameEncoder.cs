@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Edge.Brokers;
+using Edge.Brokers.Cursors;
 using Edge.Brokers.Envelopes;
 using Edge.Hub;
 
@@ -39,7 +40,7 @@ internal static class SseFrameEncoder
         WriteData(scratch, envelope.Data.Text);
         var bodyLength = scratch.WrittenCount;
         scratch.Write(IdField);
-        WriteAscii(scratch, EventCursorText(epoch, record.Partition, record.Offset + 1));
+        WriteAscii(scratch, EventCursor.Format(epoch, new LogPosition(record.Partition, record.Offset + 1)));
         scratch.Write("\n\n"u8);
 
         return new PreparedEvent(
@@ -105,10 +106,6 @@ internal static class SseFrameEncoder
         buffer.Write("\n"u8);
         return buffer.WrittenSpan.ToArray();
     }
-
-    /// <summary>The text of a single-position cursor (see <see cref="Edge.Brokers.Cursors.EventCursor"/>).</summary>
-    public static string EventCursorText(string epoch, int partition, long nextOffset) =>
-        Edge.Brokers.Cursors.EventCursor.Format(epoch, new LogPosition(partition, nextOffset));
 
     private static void WriteRetryLine(IBufferWriter<byte> buffer, int milliseconds)
     {

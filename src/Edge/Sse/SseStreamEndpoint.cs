@@ -139,7 +139,7 @@ internal sealed partial class SseStreamEndpoint
             }
 
             await connection.FlushAsync(aborted).ConfigureAwait(false);
-            await connection.PumpAsync(_metrics.Delivered, aborted).ConfigureAwait(false);
+            await connection.PumpAsync(_metrics, aborted).ConfigureAwait(false);
 
             switch (connection.CloseReason)
             {
