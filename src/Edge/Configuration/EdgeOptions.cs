@@ -21,6 +21,15 @@ public sealed class EdgeOptions
     /// </summary>
     public bool InlineScheduling { get; set; }
 
+    /// <summary>
+    /// Serve a plain-text HTTP/1.1 connection whose first request is a stream <c>GET</c> straight
+    /// off the connection, below Kestrel's HTTP layer: a third of the memory per open stream, and
+    /// each event goes out with one non-blocking send from the feed. The same admission, replay and
+    /// framing run; anything else (TLS, HTTP/2, other requests, unusual heads) goes through
+    /// Kestrel as usual. Default true.
+    /// </summary>
+    public bool DirectStreams { get; set; } = true;
+
     public BrokerSelectionOptions Broker { get; set; } = new();
 
     public ReplayOptions Replay { get; set; } = new();

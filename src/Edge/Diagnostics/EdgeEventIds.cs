@@ -21,6 +21,7 @@ internal static class EdgeEventIds
     public const int GapSignalled = 2004;
     public const int StreamDraining = 2005;
     public const int StreamWriteFailed = 2006;
+    public const int DirectStreamFailed = 2007;
 
     // Publish API: 3xxx
     public const int Published = 3000;

@@ -1,4 +1,5 @@
 using Edge.Configuration;
+using Edge.Sse.Direct;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.FileProviders;
@@ -51,11 +52,18 @@ public static class EdgeApp
             sockets.UnsafePreferInlineScheduling = inline;
         });
 
+        var directStreams = builder.Configuration.GetValue($"{EdgeOptions.SectionName}:DirectStreams", new EdgeOptions().DirectStreams);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxConcurrentConnections = null;
             kestrel.Limits.MaxConcurrentUpgradedConnections = null;
+            if (directStreams)
+            {
+                // Endpoint defaults run before any TLS middleware is added, so a TLS connection's
+                // first bytes are a handshake, never a GET, and it goes on to Kestrel untouched.
+                kestrel.ConfigureEndpointDefaults(listen => listen.Use(next => listen.ApplicationServices.GetRequiredService<DirectStreamConnections>().Wrap(next)));
+            }
         });
 
         var app = builder.Build();

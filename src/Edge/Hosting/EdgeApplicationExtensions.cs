@@ -57,12 +57,12 @@ public static class EdgeApplicationExtensions
         }
 
         var streams = app.Services.GetRequiredService<SseStreamEndpoint>();
-        foreach (var (name, streamOptions) in options.Streams)
+        foreach (var definition in app.Services.GetRequiredService<StreamCatalog>().Streams)
         {
-            var definition = new StreamDefinition(name, streamOptions);
+            var streamOptions = definition.Options;
             var endpoint = app.Map(definition.Path, context => streams.HandleAsync(context, definition))
                 .WithOrder(EdgeEndpointOrder)
-                .WithDisplayName("SSE stream " + name)
+                .WithDisplayName("SSE stream " + definition.Name)
                 .WithMetadata(new SseStreamMetadata(definition));
             if (streamOptions.CorsPolicy is { } cors)
             {

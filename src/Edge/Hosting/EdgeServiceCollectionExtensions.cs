@@ -32,6 +32,8 @@ public static class EdgeServiceCollectionExtensions
         services.TryAddSingleton<EventHub>();
         services.AddHostedService<EventHubService>();
         services.TryAddSingleton<SseStreamEndpoint>();
+        services.TryAddSingleton<StreamCatalog>();
+        services.TryAddSingleton<Sse.Direct.DirectStreamConnections>();
         services.TryAddSingleton<Auth.StreamAuthenticator>();
         services.TryAddSingleton<Auth.StreamAccess>();
         services.TryAddSingleton<Limits.ConnectionLimiter>();

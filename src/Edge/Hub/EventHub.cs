@@ -30,6 +30,7 @@ internal sealed partial class EventHub
     private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _growGate = new();
     private readonly ArrayBufferWriter<byte> _feedScratch = new(4096);
+    private readonly ArrayBufferWriter<byte> _sendScratch = new(4096);
     private readonly MessageIdDeduplicator _deduplicator;
     private volatile PartitionState[] _partitions = [];
     private string _epoch = string.Empty;
@@ -190,12 +191,18 @@ internal sealed partial class EventHub
         // snapshot below, or its starting position already includes this event.
         Interlocked.Exchange(ref state.NextOffset, record.Offset + 1);
 
+        var sent = 0;
         foreach (var connection in _index.Get(prepared.Channel))
         {
-            if (prepared.IsFor(connection.UserId, connection.SessionId))
+            if (prepared.IsFor(connection.UserId, connection.SessionId) && connection.Enqueue(prepared, _sendScratch))
             {
-                connection.Enqueue(prepared);
+                sent++;
             }
+        }
+
+        if (sent > 0)
+        {
+            _metrics.Delivered(sent);
         }
     }
 
@@ -287,7 +294,8 @@ internal sealed partial class EventHub
     /// Registers a new connection on its channels and sets its starting position to the live
     /// head of each partition it reads.
     /// </summary>
-    public SseConnection Connect(StreamDefinition stream, string? userId, string? sessionId, IReadOnlyCollection<string> channels, PipeWriter output)
+    /// <param name="socket">The connection's socket when the stream owns it (see <see cref="SseConnection"/>); null behind Kestrel's HTTP layer.</param>
+    public SseConnection Connect(StreamDefinition stream, string? userId, string? sessionId, IReadOnlyCollection<string> channels, PipeWriter output, System.Net.Sockets.Socket? socket = null)
     {
         var partitionSet = new SortedSet<int>();
         foreach (var channel in channels)
@@ -309,6 +317,7 @@ internal sealed partial class EventHub
             [.. partitionSet],
             _epochAscii,
             output,
+            socket,
             _timeProvider);
 
         _connections[connection.Id] = connection;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net.Sockets;
 using System.Threading.Tasks.Sources;
 using Edge.Brokers.Cursors;
 using Edge.Diagnostics;
@@ -25,6 +26,12 @@ internal enum CloseReason
 /// bounded queue between the hub's feed and this client's writer. The feed only ever tries to
 /// enqueue; a full queue closes this connection, never delays the others.
 /// </summary>
+/// <remarks>
+/// A stream that owns its socket (served straight off the connection) skips the queue while it
+/// is idle: the feed sends the frame with one non-blocking <c>send</c>, and only what the socket
+/// does not take at once goes through the writer and the pump. Whoever writes holds the claim
+/// (<c>_inline</c>, or the pump while not parked), so the two never interleave.
+/// </remarks>
 internal sealed class SseConnection : IValueTaskSource<bool>
 {
     private const int InitialQueueSize = 4;
@@ -32,6 +39,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
     private readonly Lock _gate = new();
     private readonly int _capacity;
     private readonly PipeWriter _output;
+    private readonly Socket? _socket;
     private readonly byte[] _epochAscii;
     private readonly TimeProvider _timeProvider;
     private int _closeReason;
@@ -43,7 +51,9 @@ internal sealed class SseConnection : IValueTaskSource<bool>
     private int _head;
     private int _count;
     private bool _completed;
-    private bool _waiting;
+    private bool _parked;
+    private bool _inline;
+    private bool _pendingFlush;
     private ManualResetValueTaskSourceCore<bool> _signal = new() { RunContinuationsAsynchronously = true };
 
     public SseConnection(
@@ -55,6 +65,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
         int[] partitions,
         byte[] epochAscii,
         PipeWriter output,
+        Socket? socket,
         TimeProvider timeProvider)
     {
         Id = id;
@@ -67,6 +78,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
         Offsets = new long[partitions.Length];
         _epochAscii = epochAscii;
         _output = output;
+        _socket = socket;
         _timeProvider = timeProvider;
         _lastActivity = timeProvider.GetTimestamp();
         _capacity = stream.Options.QueueCapacity;
@@ -119,13 +131,20 @@ internal sealed class SseConnection : IValueTaskSource<bool>
         return _channelSet.Contains(item.Channel);
     }
 
-    /// <summary>Called by the feed. A full queue closes the connection as a slow consumer.</summary>
-    public void Enqueue(PreparedEvent item)
+    /// <summary>
+    /// Called by the feed. A full queue closes the connection as a slow consumer. Returns true
+    /// when the event was sent at once (the pump counts the ones it writes).
+    /// </summary>
+    /// <param name="scratch">The caller's buffer for composing a multi-partition <c>id:</c>; the feed's own, never shared between threads.</param>
+    public bool Enqueue(PreparedEvent item, ArrayBufferWriter<byte>? scratch)
     {
-        if (!TryEnqueue(item))
+        var outcome = TryEnqueue(item, scratch);
+        if (outcome == EnqueueOutcome.Full)
         {
             Close(CloseReason.SlowConsumer);
         }
+
+        return outcome == EnqueueOutcome.Sent;
     }
 
     /// <summary>Queues a heartbeat when the stream has been silent for its interval.</summary>
@@ -133,7 +152,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
     {
         if (now - Volatile.Read(ref _lastActivity) >= intervalTimestampTicks)
         {
-            TryEnqueue(Stream.Heartbeat);
+            TryEnqueue(Stream.Heartbeat, null);
         }
     }
 
@@ -181,12 +200,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
         }
 
         _output.Write(item.Frame.AsSpan(0, item.BodyLength));
-        var span = _output.GetSpan(_epochAscii.Length + 8 + (Partitions.Length * 32));
-        "id: "u8.CopyTo(span);
-        var written = EventCursor.Write(span[4..], _epochAscii, Partitions, Offsets);
-        span[4 + written] = (byte)'\n';
-        span[5 + written] = (byte)'\n';
-        _output.Advance(6 + written);
+        WriteCursorLine(_output);
         return true;
     }
 
@@ -232,31 +246,49 @@ internal sealed class SseConnection : IValueTaskSource<bool>
         }
     }
 
-    private bool TryEnqueue(PreparedEvent item)
+    private EnqueueOutcome TryEnqueue(PreparedEvent item, ArrayBufferWriter<byte>? scratch)
     {
-        bool wake;
+        bool wake, sendNow;
         lock (_gate)
         {
             if (_completed)
             {
-                return true;
+                return EnqueueOutcome.Queued;
             }
 
-            if (_count == _capacity)
+            sendNow = _socket is not null && _parked && _count == 0 && !_inline && !_pendingFlush
+                && (item.Kind == QueueItemKind.Control || Partitions.Length == 1 || scratch is not null);
+            if (sendNow)
             {
-                return false;
+                _inline = true;
+                wake = false;
             }
-
-            var ring = _ring;
-            if (ring is null || _count == ring.Length)
+            else
             {
-                ring = Grow(ring);
-            }
+                if (_count == _capacity)
+                {
+                    return EnqueueOutcome.Full;
+                }
 
-            ring[(_head + _count) % ring.Length] = item;
-            _count++;
-            wake = _waiting;
-            _waiting = false;
+                var ring = _ring;
+                if (ring is null || _count == ring.Length)
+                {
+                    ring = Grow(ring);
+                }
+
+                ring[(_head + _count) % ring.Length] = item;
+                _count++;
+                wake = _parked && !_inline;
+                if (wake)
+                {
+                    _parked = false;
+                }
+            }
+        }
+
+        if (sendNow)
+        {
+            return SendInline(item, scratch);
         }
 
         if (wake)
@@ -264,7 +296,101 @@ internal sealed class SseConnection : IValueTaskSource<bool>
             _signal.SetResult(true);
         }
 
-        return true;
+        return EnqueueOutcome.Queued;
+    }
+
+    /// <summary>
+    /// Sends one item while holding the inline claim. What the socket does not take goes into
+    /// the writer for the pump, which is woken to flush it (and anything queued meanwhile).
+    /// </summary>
+    private EnqueueOutcome SendInline(PreparedEvent item, ArrayBufferWriter<byte>? scratch)
+    {
+        var delivered = false;
+        var failed = false;
+        var pending = false;
+        try
+        {
+            ReadOnlySpan<byte> bytes = default;
+            if (item.Kind == QueueItemKind.Control)
+            {
+                bytes = item.Frame;
+            }
+            else if (SlotOf(item.Partition) is var slot && slot >= 0 && item.Offset >= Offsets[slot])
+            {
+                Offsets[slot] = item.Offset + 1;
+                delivered = true;
+                if (Partitions.Length == 1)
+                {
+                    bytes = item.Frame;
+                }
+                else
+                {
+                    scratch!.ResetWrittenCount();
+                    scratch.Write(item.Frame.AsSpan(0, item.BodyLength));
+                    WriteCursorLine(scratch);
+                    bytes = scratch.WrittenSpan;
+                }
+            }
+
+            if (!bytes.IsEmpty)
+            {
+                var sent = _socket!.Send(bytes, SocketFlags.None, out var error);
+                if (error is SocketError.Success or SocketError.WouldBlock)
+                {
+                    if (sent < bytes.Length)
+                    {
+                        _output.Write(bytes[sent..]);
+                        pending = true;
+                    }
+
+                    Volatile.Write(ref _lastActivity, _timeProvider.GetTimestamp());
+                }
+                else
+                {
+                    failed = true;
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            failed = true;
+        }
+
+        bool wake, hasItems;
+        lock (_gate)
+        {
+            _inline = false;
+            _pendingFlush |= pending;
+            if (failed)
+            {
+                // The client is gone: the pump ends and the stream closes as usual.
+                _completed = true;
+            }
+
+            hasItems = _count > 0 || _pendingFlush;
+            wake = _parked && (hasItems || _completed);
+            if (wake)
+            {
+                _parked = false;
+            }
+        }
+
+        if (wake)
+        {
+            _signal.SetResult(hasItems && !failed);
+        }
+
+        return delivered && !failed ? EnqueueOutcome.Sent : EnqueueOutcome.Queued;
+    }
+
+    private void WriteCursorLine(IBufferWriter<byte> writer)
+    {
+        var span = writer.GetSpan(_epochAscii.Length + 8 + (Partitions.Length * 32));
+        "id: "u8.CopyTo(span);
+        var written = EventCursor.Write(span[4..], _epochAscii, Partitions, Offsets);
+        span[4 + written] = (byte)'\n';
+        span[5 + written] = (byte)'\n';
+        writer.Advance(6 + written);
     }
 
     private PreparedEvent[] Grow(PreparedEvent[]? ring)
@@ -310,8 +436,9 @@ internal sealed class SseConnection : IValueTaskSource<bool>
     {
         lock (_gate)
         {
-            if (_count > 0)
+            if (_count > 0 || _pendingFlush)
             {
+                _pendingFlush = false;
                 return new ValueTask<bool>(true);
             }
 
@@ -321,7 +448,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
             }
 
             _signal.Reset();
-            _waiting = true;
+            _parked = true;
             return new ValueTask<bool>(this, _signal.Version);
         }
     }
@@ -337,9 +464,14 @@ internal sealed class SseConnection : IValueTaskSource<bool>
             }
 
             _completed = true;
-            wake = _waiting;
-            hasItems = _count > 0;
-            _waiting = false;
+
+            // While an inline send holds the claim, it wakes the pump when it is done.
+            wake = _parked && !_inline;
+            hasItems = _count > 0 || _pendingFlush;
+            if (wake)
+            {
+                _parked = false;
+            }
         }
 
         if (wake)
@@ -354,6 +486,13 @@ internal sealed class SseConnection : IValueTaskSource<bool>
 
     void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _signal.OnCompleted(continuation, state, token, flags);
+
+    private enum EnqueueOutcome
+    {
+        Queued,
+        Sent,
+        Full,
+    }
 
     private int SlotOf(int partition)
     {

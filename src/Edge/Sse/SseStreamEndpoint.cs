@@ -37,40 +37,49 @@ internal sealed partial class SseStreamEndpoint
 
     public async Task HandleAsync(HttpContext context, StreamDefinition stream)
     {
+        if (await OpenAsync(context, stream, socket: null).ConfigureAwait(false) is { } open)
+        {
+            await ServeAsync(open).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Everything up to the live stream: refusals, the hello and the replay. Returns null when
+    /// the request ended here; otherwise the open stream, which no longer needs the request.
+    /// </summary>
+    /// <param name="socket">The connection's own socket when the stream is served straight off it (events are then sent inline); null behind Kestrel's HTTP layer.</param>
+    public async Task<OpenStream?> OpenAsync(HttpContext context, StreamDefinition stream, System.Net.Sockets.Socket? socket)
+    {
         if (HttpMethods.IsOptions(context.Request.Method))
         {
             // A preflight of a stream with a CORS policy never gets here (the CORS middleware answers it).
             context.Response.Headers.Allow = "GET, OPTIONS";
             context.Response.StatusCode = StatusCodes.Status204NoContent;
-            return;
+            return null;
         }
 
         if (!HttpMethods.IsGet(context.Request.Method))
         {
             context.Response.Headers.Allow = "GET, OPTIONS";
             await RejectAsync(context, stream, StatusCodes.Status405MethodNotAllowed, "Method not allowed", $"{stream.Path} is an event stream; use GET.").ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (_hub.IsDraining || !_hub.IsOpen)
         {
             var detail = _hub.IsDraining ? "The edge is shutting down; reconnect to another instance." : "The broker is not reachable yet.";
             await RefuseAsync(context, stream, StreamRefusal.Transient(StatusCodes.Status503ServiceUnavailable, _hub.IsDraining ? "draining" : "broker-unavailable", detail, TimeSpan.FromSeconds(2))).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         var access = await _access.AdmitAsync(context, stream).ConfigureAwait(false);
         if (access.Refusal is { } refusal)
         {
             await RefuseAsync(context, stream, refusal).ConfigureAwait(false);
-            return;
+            return null;
         }
 
-        using var admitted = access;
-        var userId = access.Admission!.UserId;
-        var sessionId = access.Admission.SessionId;
-        var channels = access.Admission.Channels;
-
+        var channels = access.Admission!.Channels;
         var cursorText = ReadCursor(context.Request);
 
         var response = context.Response;
@@ -80,12 +89,13 @@ internal sealed partial class SseStreamEndpoint
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
-        var connection = _hub.Connect(stream, userId, sessionId, channels, response.BodyWriter);
-        var aborted = context.RequestAborted;
+        var connection = _hub.Connect(stream, access.Admission.UserId, access.Admission.SessionId, channels, response.BodyWriter, socket);
+        var open = new OpenStream(connection, access, context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>(), context.RequestAborted);
+        var aborted = open.Aborted;
         Log.StreamOpened(_logger, connection.Id, stream.Name, channels.Count);
         try
         {
-            admitted.Attach(connection);
+            access.Attach(connection);
             connection.WriteRaw(stream.Hello);
             await connection.FlushAsync(aborted).ConfigureAwait(false);
 
@@ -102,7 +112,8 @@ internal sealed partial class SseStreamEndpoint
                     // Nothing is skipped: the client comes back later with the same cursor.
                     connection.WriteRaw(_shutdownFrame);
                     await connection.FlushAsync(aborted).ConfigureAwait(false);
-                    return;
+                    Close(open);
+                    return null;
                 }
 
                 if (plan.GapReason is { } reason)
@@ -139,6 +150,28 @@ internal sealed partial class SseStreamEndpoint
             }
 
             await connection.FlushAsync(aborted).ConfigureAwait(false);
+            return open;
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException || aborted.IsCancellationRequested)
+        {
+            // The client went away: a normal ending.
+            Close(open);
+            return null;
+        }
+        catch
+        {
+            Close(open);
+            throw;
+        }
+    }
+
+    /// <summary>Writes live events until the stream ends, then its closing frame.</summary>
+    public async Task ServeAsync(OpenStream open)
+    {
+        var connection = open.Connection;
+        var aborted = open.Aborted;
+        try
+        {
             await connection.PumpAsync(_metrics, aborted).ConfigureAwait(false);
 
             switch (connection.CloseReason)
@@ -148,19 +181,19 @@ internal sealed partial class SseStreamEndpoint
                     await connection.FlushAsync(aborted).ConfigureAwait(false);
                     break;
                 case CloseReason.TokenExpired:
-                    Log.TokenExpired(_logger, connection.Id, stream.Name);
+                    Log.TokenExpired(_logger, connection.Id, connection.Stream.Name);
                     connection.WriteRaw(StreamRefusalWriter.ErrorFrame(StatusCodes.Status401Unauthorized, "token-expired", null));
                     await connection.FlushAsync(aborted).ConfigureAwait(false);
                     break;
                 case CloseReason.Replaced:
-                    Log.Replaced(_logger, connection.Id, stream.Name);
+                    Log.Replaced(_logger, connection.Id, connection.Stream.Name);
                     connection.WriteRaw(StreamRefusalWriter.ErrorFrame(StatusCodes.Status429TooManyRequests, "replaced-by-newer-stream", StreamRefusalWriter.RetryWithJitter(null, _access.ReplacedRetryMilliseconds)));
                     await connection.FlushAsync(aborted).ConfigureAwait(false);
                     break;
                 case CloseReason.SlowConsumer:
                     _metrics.SlowConsumer();
-                    Log.SlowConsumer(_logger, connection.Id, stream.Name, stream.Options.QueueCapacity);
-                    context.Abort();
+                    Log.SlowConsumer(_logger, connection.Id, connection.Stream.Name, connection.Stream.Options.QueueCapacity);
+                    open.Lifetime.Abort();
                     break;
             }
         }
@@ -170,9 +203,15 @@ internal sealed partial class SseStreamEndpoint
         }
         finally
         {
-            _hub.Disconnect(connection);
-            Log.StreamClosed(_logger, connection.Id, stream.Name, connection.CloseReason);
+            Close(open);
         }
+    }
+
+    private void Close(OpenStream open)
+    {
+        _hub.Disconnect(open.Connection);
+        open.Access.Dispose();
+        Log.StreamClosed(_logger, open.Connection.Id, open.Connection.Stream.Name, open.Connection.CloseReason);
     }
 
     private static string? ReadCursor(HttpRequest request)
@@ -228,3 +267,6 @@ internal sealed partial class SseStreamEndpoint
         public static partial void GapSignalled(ILogger logger, long connectionId, string stream, string reason);
     }
 }
+
+/// <summary>A stream past its hello and replay: what it needs until it closes, and nothing of the request.</summary>
+internal sealed record OpenStream(SseConnection Connection, StreamAccessGrant Access, IHttpRequestLifetimeFeature Lifetime, CancellationToken Aborted);

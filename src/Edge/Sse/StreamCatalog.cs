@@ -1,0 +1,87 @@
+using Edge.Configuration;
+using Microsoft.AspNetCore.Routing.Patterns;
+using Microsoft.AspNetCore.Routing.Template;
+using Microsoft.Extensions.Options;
+
+namespace Edge.Sse;
+
+/// <summary>
+/// The configured streams, each built once, and the path matching that serves a stream request
+/// straight off its connection. A path qualifies only when exactly one stream's route matches it
+/// and no other edge endpoint has it, so the answer is the one endpoint routing would give.
+/// </summary>
+internal sealed class StreamCatalog
+{
+    private readonly Route[] _routes;
+    private readonly HashSet<string> _reservedPaths;
+
+    public StreamCatalog(IOptions<EdgeOptions> options)
+    {
+        var edge = options.Value;
+        Streams = edge.Streams.Select(s => new StreamDefinition(s.Key, s.Value)).ToArray();
+        _routes = Streams.Select(Route.Create).ToArray();
+        _reservedPaths = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+        {
+            edge.Health.LivePath.TrimEnd('/'),
+            edge.Health.ReadyPath.TrimEnd('/'),
+            "/_edge/metrics",
+            edge.Publish.Path.TrimEnd('/'),
+        };
+    }
+
+    public IReadOnlyList<StreamDefinition> Streams { get; }
+
+    /// <summary>Whether a request for <paramref name="path"/> may be served off its connection.</summary>
+    public bool IsDirectPath(string path) => TryMatch(path, out _, out _);
+
+    public bool TryMatch(string path, out StreamDefinition stream, out RouteValueDictionary values)
+    {
+        stream = null!;
+        values = null!;
+        if (_reservedPaths.Contains(path.TrimEnd('/')))
+        {
+            return false;
+        }
+
+        foreach (var route in _routes)
+        {
+            if (route.Matcher is null)
+            {
+                continue;
+            }
+
+            var candidate = new RouteValueDictionary();
+            if (!route.Matcher.TryMatch(path, candidate))
+            {
+                continue;
+            }
+
+            if (stream is not null)
+            {
+                // Two streams match: routing's precedence decides, so Kestrel's pipeline serves it.
+                stream = null!;
+                values = null!;
+                return false;
+            }
+
+            stream = route.Stream;
+            values = candidate;
+        }
+
+        return stream is not null;
+    }
+
+    private sealed record Route(StreamDefinition Stream, TemplateMatcher? Matcher)
+    {
+        public static Route Create(StreamDefinition stream)
+        {
+            var pattern = RoutePatternFactory.Parse(stream.Path);
+
+            // Constraints and complex segments are routing's to judge: such streams are served only through it.
+            var simple = pattern.ParameterPolicies.Count == 0
+                && pattern.PathSegments.All(s => s.IsSimple)
+                && pattern.Parameters.All(p => p.ParameterPolicies.Count == 0);
+            return new Route(stream, simple ? new TemplateMatcher(TemplateParser.Parse(stream.Path), new RouteValueDictionary(pattern.Defaults)) : null);
+        }
+    }
+}
