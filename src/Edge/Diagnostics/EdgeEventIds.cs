@@ -33,6 +33,7 @@ internal static class EdgeEventIds
     public const int InvalidConfiguration = 4000;
     public const int ConfigurationFile = 4001;
     public const int Draining = 4002;
+    public const int AcceptFailed = 4003;
 
     // Auth, limits, rate limiting, CORS: 5xxx
     public const int AuthRefused = 5000;

@@ -1,5 +1,6 @@
 using Edge.Configuration;
 using Edge.Sse.Direct;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.FileProviders;
@@ -53,17 +54,19 @@ public static class EdgeApp
         });
 
         var directStreams = builder.Configuration.GetValue($"{EdgeOptions.SectionName}:DirectStreams", new EdgeOptions().DirectStreams);
+        if (directStreams)
+        {
+            // Registered after UseSockets, so Kestrel binds IP endpoints through it. A TLS
+            // connection's first bytes are a handshake, never a GET: it goes on to Kestrel untouched.
+            builder.Services.AddSingleton<DirectStreamServer>();
+            builder.Services.AddSingleton<IConnectionListenerFactory, EdgeSocketTransportFactory>();
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxConcurrentConnections = null;
             kestrel.Limits.MaxConcurrentUpgradedConnections = null;
-            if (directStreams)
-            {
-                // Endpoint defaults run before any TLS middleware is added, so a TLS connection's
-                // first bytes are a handshake, never a GET, and it goes on to Kestrel untouched.
-                kestrel.ConfigureEndpointDefaults(listen => listen.Use(next => listen.ApplicationServices.GetRequiredService<DirectStreamConnections>().Wrap(next)));
-            }
         });
 
         var app = builder.Build();

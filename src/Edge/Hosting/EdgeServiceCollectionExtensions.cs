@@ -33,7 +33,6 @@ public static class EdgeServiceCollectionExtensions
         services.AddHostedService<EventHubService>();
         services.TryAddSingleton<SseStreamEndpoint>();
         services.TryAddSingleton<StreamCatalog>();
-        services.TryAddSingleton<Sse.Direct.DirectStreamConnections>();
         services.TryAddSingleton<Auth.StreamAuthenticator>();
         services.TryAddSingleton<Auth.StreamAccess>();
         services.TryAddSingleton<Limits.ConnectionLimiter>();

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Text;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
@@ -14,18 +13,15 @@ namespace Edge.Sse.Direct;
 /// written as an HTTP/1.1 head in front of the first body bytes, and a body delimited by closing
 /// the connection (<c>Connection: close</c>), which every HTTP/1.1 client reads.
 /// </summary>
-internal sealed class DirectExchange : IHttpResponseFeature, IHttpResponseBodyFeature, IHttpRequestLifetimeFeature
+internal sealed class DirectExchange : IHttpResponseFeature, IHttpResponseBodyFeature
 {
-    private readonly ConnectionContext _connection;
     private readonly TimeProvider _timeProvider;
     private List<(Func<object, Task> Callback, object State)>? _onStarting;
     private Stream? _stream;
 
-    public DirectExchange(ConnectionContext connection, PipeWriter output, TimeProvider timeProvider)
+    public DirectExchange(PipeWriter output, TimeProvider timeProvider)
     {
-        _connection = connection;
         _timeProvider = timeProvider;
-        RequestAborted = connection.ConnectionClosed;
         Writer = new HeadFirstWriter(output, this);
     }
 
@@ -47,10 +43,6 @@ internal sealed class DirectExchange : IHttpResponseFeature, IHttpResponseBodyFe
     public Stream Stream => _stream ??= Writer.AsStream(leaveOpen: true);
 
     public PipeWriter Writer { get; }
-
-    public CancellationToken RequestAborted { get; set; }
-
-    public void Abort() => _connection.Abort(new ConnectionAbortedException("The stream was closed by the edge."));
 
     public void OnStarting(Func<object, Task> callback, object state)
     {

@@ -52,9 +52,11 @@ internal sealed class RequestHead
     /// decides on the path as soon as the request line is complete, so an ordinary request is
     /// handed on without waiting for its headers.
     /// </summary>
-    public static HeadReadResult Read(ReadOnlySequence<byte> buffer, Func<string, bool> isStreamPath, out RequestHead? head)
+    /// <param name="length">The head's length in bytes, when it is complete.</param>
+    public static HeadReadResult Read(ReadOnlySequence<byte> buffer, Func<string, bool> isStreamPath, out RequestHead? head, out int length)
     {
         head = null;
+        length = 0;
         var prefix = "GET /"u8;
         var start = buffer.Length >= prefix.Length ? buffer.Slice(0, prefix.Length) : buffer;
         Span<byte> first = stackalloc byte[prefix.Length];
@@ -93,6 +95,7 @@ internal sealed class RequestHead
             return HeadReadResult.NotDirect;
         }
 
+        length = (int)reader.Consumed;
         head = new RequestHead(path, query, rawTarget, headers);
         return HeadReadResult.Stream;
     }

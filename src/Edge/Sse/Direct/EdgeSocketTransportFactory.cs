@@ -1,0 +1,201 @@
+using System.Net;
+using System.Reflection;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Edge.Diagnostics;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Options;
+
+namespace Edge.Sse.Direct;
+
+/// <summary>
+/// Kestrel's socket transport with one step in front: each accepted TCP connection is first
+/// offered to <see cref="DirectStreamServer"/>, which keeps it only when its first request is
+/// a plain stream GET. Every other connection becomes an ordinary Kestrel connection (the same
+/// <see cref="SocketConnectionContextFactory"/> Kestrel uses), with its bytes still unread.
+/// Endpoints other than IP (Unix sockets, inherited handles) use Kestrel's transport as is.
+/// </summary>
+internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    /// <summary>
+    /// Kestrel's connections must use its pinned block pool (its HTTP/1 chunked writer fails on
+    /// the plain array pool that <see cref="SocketConnectionFactoryOptions"/> defaults to), and
+    /// that option can only be set by reflection. Without it this transport binds nothing and
+    /// Kestrel's own transport serves every endpoint, streams included.
+    /// </summary>
+    private static readonly PropertyInfo? MemoryPoolFactoryOption =
+        typeof(SocketConnectionFactoryOptions).GetProperty("MemoryPoolFactory", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
+
+    private readonly SocketTransportOptions _options;
+    private readonly IServiceProvider _services;
+    private readonly IMemoryPoolFactory<byte>? _memoryPoolFactory;
+    private readonly ILoggerFactory _loggerFactory;
+
+    public EdgeSocketTransportFactory(IOptions<SocketTransportOptions> options, IServiceProvider services, ILoggerFactory loggerFactory)
+    {
+        _options = options.Value;
+        _services = services;
+        _memoryPoolFactory = services.GetService<IMemoryPoolFactory<byte>>();
+        _loggerFactory = loggerFactory;
+    }
+
+    public bool CanBind(EndPoint endpoint) =>
+        endpoint is IPEndPoint && _memoryPoolFactory is not null && MemoryPoolFactoryOption is { CanWrite: true } option && option.PropertyType.IsInstanceOfType(_memoryPoolFactory);
+
+    /// <remarks>Binding happens after the options were validated, so the stream server is resolved only here.</remarks>
+    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        Socket socket;
+        try
+        {
+            socket = _options.CreateBoundListenSocket(endpoint);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            throw new AddressInUseException(ex.Message, ex);
+        }
+
+        try
+        {
+            socket.Listen(_options.Backlog);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        var factoryOptions = new SocketConnectionFactoryOptions
+        {
+            IOQueueCount = _options.IOQueueCount,
+            WaitForDataBeforeAllocatingBuffer = _options.WaitForDataBeforeAllocatingBuffer,
+            MaxReadBufferSize = _options.MaxReadBufferSize,
+            MaxWriteBufferSize = _options.MaxWriteBufferSize,
+            UnsafePreferInlineScheduling = _options.UnsafePreferInlineScheduling,
+        };
+        MemoryPoolFactoryOption!.SetValue(factoryOptions, _memoryPoolFactory);
+        var factory = new SocketConnectionContextFactory(
+            factoryOptions,
+            _loggerFactory.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
+        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, factory, _services.GetRequiredService<DirectStreamServer>(), _options.NoDelay, _loggerFactory.CreateLogger<EdgeSocketTransportFactory>()));
+    }
+
+    private sealed partial class Listener : IConnectionListener
+    {
+        private readonly Socket _socket;
+        private readonly SocketConnectionContextFactory _factory;
+        private readonly DirectStreamServer _direct;
+        private readonly bool _noDelay;
+        private readonly ILogger _logger;
+        private readonly Channel<Socket> _forKestrel = Channel.CreateUnbounded<Socket>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
+        private readonly CancellationTokenSource _stopping = new();
+        private readonly Task _acceptLoop;
+
+        public Listener(Socket socket, SocketConnectionContextFactory factory, DirectStreamServer direct, bool noDelay, ILogger logger)
+        {
+            _socket = socket;
+            _factory = factory;
+            _direct = direct;
+            _noDelay = noDelay;
+            _logger = logger;
+            EndPoint = socket.LocalEndPoint!;
+            _acceptLoop = Task.Run(AcceptLoopAsync);
+        }
+
+        public EndPoint EndPoint { get; }
+
+        public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                var socket = await _forKestrel.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                return _factory.Create(socket);
+            }
+            catch (ChannelClosedException)
+            {
+                return null;
+            }
+        }
+
+        public async ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+            _socket.Dispose();
+            await _acceptLoop.ConfigureAwait(false);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await UnbindAsync().ConfigureAwait(false);
+            while (_forKestrel.Reader.TryRead(out var socket))
+            {
+                socket.Dispose();
+            }
+
+            _factory.Dispose();
+            _stopping.Dispose();
+        }
+
+        private async Task AcceptLoopAsync()
+        {
+            while (!_stopping.IsCancellationRequested)
+            {
+                Socket accepted;
+                try
+                {
+                    accepted = await _socket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException || _stopping.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (SocketException ex)
+                {
+                    // Out of file descriptors, a connection reset before accept: keep listening.
+                    Log.AcceptFailed(_logger, ex.SocketErrorCode, ex);
+                    await Task.Delay(TimeSpan.FromMilliseconds(10)).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (_noDelay)
+                {
+                    accepted.NoDelay = true;
+                }
+
+                _ = OfferAsync(accepted);
+            }
+
+            _forKestrel.Writer.TryComplete();
+        }
+
+        private async Task OfferAsync(Socket socket)
+        {
+            try
+            {
+                if (await _direct.TryServeAsync(socket, _stopping.Token).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+            catch (Exception ex)
+            {
+                Log.OfferFailed(_logger, ex);
+            }
+
+            if (!_forKestrel.Writer.TryWrite(socket))
+            {
+                socket.Dispose();
+            }
+        }
+
+        private static partial class Log
+        {
+            [LoggerMessage(EventId = EdgeEventIds.AcceptFailed, Level = LogLevel.Warning, Message = "Accepting a connection failed ({Error}); still listening")]
+            public static partial void AcceptFailed(ILogger logger, SocketError error, Exception exception);
+
+            [LoggerMessage(EventId = EdgeEventIds.DirectStreamFailed, Level = LogLevel.Error, Message = "Looking at a new connection's first request failed; Kestrel serves it")]
+            public static partial void OfferFailed(ILogger logger, Exception exception);
+        }
+    }
+}
