@@ -1,0 +1,65 @@
+using System.Buffers;
+using System.Text;
+using Edge.Sse.Direct;
+using Xunit;
+
+namespace Edge.Tests.Sse.Direct;
+
+public sealed class RequestHeadTests
+{
+    private static HeadReadResult Read(string text, out RequestHead? head, out int length) =>
+        RequestHead.Read(new ReadOnlySequence<byte>(Encoding.Latin1.GetBytes(text)), path => path == "/events", out head, out length);
+
+    private static HeadReadResult Read(string text) => Read(text, out _, out _);
+
+    [Fact]
+    public void APlainStreamGet_IsReadWithItsHeadersQueryAndLength()
+    {
+        const string text = "GET /events?channels=a,b&lastEventId=x-1 HTTP/1.1\r\nHost: edge\r\nLast-Event-ID: e-5\r\nauthorization:  Bearer t \r\nX-Custom: one\r\nX-Custom: two\r\n\r\n";
+        Assert.Equal(HeadReadResult.Stream, Read(text, out var head, out var length));
+        Assert.Equal(text.Length, length);
+        Assert.Equal("/events", head!.Path);
+        Assert.Equal("?channels=a,b&lastEventId=x-1", head.QueryString);
+        Assert.Equal("/events?channels=a,b&lastEventId=x-1", head.RawTarget);
+        Assert.Equal("e-5", head.Headers["last-event-id"].ToString());
+        Assert.Equal("Bearer t", head.Headers["Authorization"].ToString());
+        Assert.Equal(new[] { "one", "two" }, head.Headers["X-Custom"].ToArray().Cast<string>());
+    }
+
+    [Theory]
+    [InlineData("G")]
+    [InlineData("GET /eve")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: e")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: edge\r\n")]
+    public void AnUnfinishedStreamHead_NeedsMoreBytes(string text) => Assert.Equal(HeadReadResult.Incomplete, Read(text));
+
+    [Theory]
+    [InlineData("POST /events HTTP/1.1\r\nHost: e\r\nContent-Length: 0\r\n\r\n")]
+    [InlineData("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")]
+    [InlineData("\u0016\u0003\u0001\u0002\u0000")]
+    [InlineData("GET /other HTTP/1.1\r\n")]
+    [InlineData("GET /events HTTP/1.0\r\nHost: e\r\n\r\n")]
+    [InlineData("GET http://edge/events HTTP/1.1\r\nHost: e\r\n\r\n")]
+    [InlineData("GET /events?x=%0D%0A HTTP/1.1\r\nHost: e\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nAccept: */*\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: e\r\nContent-Length: 5\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: e\r\nTransfer-Encoding: chunked\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: e\r\nUpgrade: websocket\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: e\r\nExpect: 100-continue\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: e\r\nX-Bad: a\u0000b\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: e\r\nX-Latin: caf\u00e9\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: e\r\n folded\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: e\r\nBad Name: x\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: e\r\n\r\nGET /_edge/health HTTP/1.1\r\nHost: e\r\n\r\n")]
+    public void AnythingButAPlainStreamGet_IsLeftToKestrel(string text) => Assert.Equal(HeadReadResult.NotDirect, Read(text));
+
+    [Fact]
+    public void AnOversizedHead_IsLeftToKestrel()
+    {
+        var big = "GET /events HTTP/1.1\r\nHost: e\r\nCookie: " + new string('c', RequestHead.MaxHeadBytes) + "\r\n\r\n";
+        Assert.Equal(HeadReadResult.NotDirect, Read(big));
+        Assert.Equal(HeadReadResult.NotDirect, Read(big[..(RequestHead.MaxHeadBytes + 10)]));
+    }
+}
