@@ -14,8 +14,9 @@ using Microsoft.Extensions.Options;
 namespace Edge.Benchmarks;
 
 /// <summary>
-/// The feed's cost per record: parse, encode once, keep in the window, offer to every
-/// subscriber of the channel (queues only; writing to sockets is measured by the load tool).
+/// The feed's cost per record (parse, encode once, keep in the window, hand to the dispatch
+/// shards) and the dispatch of one event to every subscriber of its channel (queues only;
+/// writing to sockets is measured by the load tool).
 /// </summary>
 [MemoryDiagnoser]
 public class FanOutBenchmarks
@@ -23,6 +24,7 @@ public class FanOutBenchmarks
     private EventHub _hub = null!;
     private SseConnection[] _connections = [];
     private byte[] _body = [];
+    private PreparedEvent _prepared = null!;
     private long _offset;
 
     [Params(1, 1000, 10000)]
@@ -42,10 +44,14 @@ public class FanOutBenchmarks
             .ToArray();
         _body = Encoding.UTF8.GetBytes("""{"channel":"orders","event":"update","data":{"entity":"order","action":"updated","payload":{"orderId":12345}}}""");
         _offset = 1_000_000;
+        _prepared = new PreparedEvent(0, long.MaxValue / 2, "orders", null, null, null, 0, Encoding.UTF8.GetBytes("data: {}\nid: x-1\n\n"), 9);
     }
 
     [Benchmark]
-    public void IngestAndDispatch() => _hub.Ingest(new BrokerRecord(0, _offset++, DateTimeOffset.UtcNow, _body));
+    public void Ingest() => _hub.Ingest(new BrokerRecord(0, _offset++, DateTimeOffset.UtcNow, _body));
+
+    [Benchmark]
+    public void Dispatch() => _hub.DispatchNow(_prepared);
 
     private sealed class NullMeterFactory : IMeterFactory
     {

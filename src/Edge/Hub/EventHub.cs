@@ -30,7 +30,7 @@ internal sealed partial class EventHub
     private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _growGate = new();
     private readonly ArrayBufferWriter<byte> _feedScratch = new(4096);
-    private readonly ArrayBufferWriter<byte> _sendScratch = new(4096);
+    private readonly DispatchShard[] _shards;
     private readonly MessageIdDeduplicator _deduplicator;
     private volatile PartitionState[] _partitions = [];
     private string _epoch = string.Empty;
@@ -47,6 +47,11 @@ internal sealed partial class EventHub
         _logger = logger;
         _brokerReads = new SemaphoreSlim(_replay.BrokerReadConcurrency);
         _deduplicator = new MessageIdDeduplicator(_replay.DeduplicationIds);
+        _shards = new DispatchShard[Math.Max(1, Environment.ProcessorCount)];
+        for (var i = 0; i < _shards.Length; i++)
+        {
+            _shards[i] = new DispatchShard(this, i, _shards.Length);
+        }
     }
 
     public bool IsOpen => _opened.Task.IsCompletedSuccessfully;
@@ -65,6 +70,24 @@ internal sealed partial class EventHub
 
     /// <summary>Opens the log (retrying while the broker is down) and then reads it until stopped.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var dispatchers = _shards.Select(shard => Task.Run(shard.RunAsync, CancellationToken.None)).ToArray();
+        try
+        {
+            await ReadFeedAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var shard in _shards)
+            {
+                shard.Complete();
+            }
+
+            await Task.WhenAll(dispatchers).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReadFeedAsync(CancellationToken cancellationToken)
     {
         await OpenAsync(cancellationToken).ConfigureAwait(false);
         var delay = TimeSpan.FromMilliseconds(100);
@@ -191,18 +214,18 @@ internal sealed partial class EventHub
         // snapshot below, or its starting position already includes this event.
         Interlocked.Exchange(ref state.NextOffset, record.Offset + 1);
 
-        var sent = 0;
-        foreach (var connection in _index.Get(prepared.Channel))
+        foreach (var shard in _shards)
         {
-            if (prepared.IsFor(connection.UserId, connection.SessionId) && connection.Enqueue(prepared, _sendScratch))
-            {
-                sent++;
-            }
+            shard.Offer(prepared);
         }
+    }
 
-        if (sent > 0)
+    /// <summary>Hands an event to its connections on the calling thread (micro-benchmarks; the feed uses the shards).</summary>
+    internal void DispatchNow(PreparedEvent prepared)
+    {
+        foreach (var shard in _shards)
         {
-            _metrics.Delivered(sent);
+            shard.Dispatch(prepared);
         }
     }
 
@@ -510,6 +533,77 @@ internal sealed partial class EventHub
         foreach (var (_, connection) in _connections)
         {
             connection.Close(CloseReason.Shutdown);
+        }
+    }
+
+    /// <summary>
+    /// One of the workers that hand events to connections (one per core). A connection belongs
+    /// to one shard by its id, so its events stay in order; the feed never waits for sockets.
+    /// A shard reads the channel index after the feed published the event's position, which
+    /// keeps the registration fence of <see cref="Ingest"/> intact.
+    /// </summary>
+    private sealed class DispatchShard
+    {
+        /// <summary>Events waiting for dispatch; the feed slows down (the broker keeps the rest) only past this.</summary>
+        private const int Capacity = 65_536;
+
+        private readonly EventHub _hub;
+        private readonly int _index;
+        private readonly int _count;
+        private readonly ArrayBufferWriter<byte> _scratch = new(4096);
+        private readonly System.Threading.Channels.Channel<PreparedEvent> _queue = System.Threading.Channels.Channel.CreateBounded<PreparedEvent>(
+            new System.Threading.Channels.BoundedChannelOptions(Capacity) { SingleReader = true, SingleWriter = true, FullMode = System.Threading.Channels.BoundedChannelFullMode.Wait });
+
+        public DispatchShard(EventHub hub, int index, int count)
+        {
+            _hub = hub;
+            _index = index;
+            _count = count;
+        }
+
+        public void Offer(PreparedEvent item)
+        {
+            var spin = default(SpinWait);
+            while (!_queue.Writer.TryWrite(item))
+            {
+                if (_queue.Reader.Completion.IsCompleted)
+                {
+                    return;
+                }
+
+                spin.SpinOnce(sleep1Threshold: 10);
+            }
+        }
+
+        public void Complete() => _queue.Writer.TryComplete();
+
+        public async Task RunAsync()
+        {
+            var reader = _queue.Reader;
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var item))
+                {
+                    Dispatch(item);
+                }
+            }
+        }
+
+        public void Dispatch(PreparedEvent item)
+        {
+            var sent = 0;
+            foreach (var connection in _hub._index.Get(item.Channel))
+            {
+                if (connection.Id % _count == _index && item.IsFor(connection.UserId, connection.SessionId) && connection.Enqueue(item, _scratch))
+                {
+                    sent++;
+                }
+            }
+
+            if (sent > 0)
+            {
+                _hub._metrics.Delivered(sent);
+            }
         }
     }
 
