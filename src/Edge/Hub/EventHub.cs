@@ -584,17 +584,19 @@ internal sealed partial class EventHub
             {
                 while (reader.TryRead(out var item))
                 {
-                    Dispatch(item);
+                    // Behind the feed, one send per event per connection costs more than it
+                    // saves: queue instead, and each connection's writer sends its backlog at once.
+                    Dispatch(item, sendInline: reader.Count == 0);
                 }
             }
         }
 
-        public void Dispatch(PreparedEvent item)
+        public void Dispatch(PreparedEvent item, bool sendInline = true)
         {
             var sent = 0;
             foreach (var connection in _hub._index.Get(item.Channel))
             {
-                if (connection.Id % _count == _index && item.IsFor(connection.UserId, connection.SessionId) && connection.Enqueue(item, _scratch))
+                if (connection.Id % _count == _index && item.IsFor(connection.UserId, connection.SessionId) && connection.Enqueue(item, _scratch, sendInline))
                 {
                     sent++;
                 }

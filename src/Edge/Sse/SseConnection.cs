@@ -136,9 +136,10 @@ internal sealed class SseConnection : IValueTaskSource<bool>
     /// when the event was sent at once (the pump counts the ones it writes).
     /// </summary>
     /// <param name="scratch">The caller's buffer for composing a multi-partition <c>id:</c>; the feed's own, never shared between threads.</param>
-    public bool Enqueue(PreparedEvent item, ArrayBufferWriter<byte>? scratch)
+    /// <param name="sendInline">False queues the event even when the connection is idle (the caller is behind and prefers the writer's batching).</param>
+    public bool Enqueue(PreparedEvent item, ArrayBufferWriter<byte>? scratch, bool sendInline = true)
     {
-        var outcome = TryEnqueue(item, scratch);
+        var outcome = TryEnqueue(item, sendInline ? scratch : null, sendInline);
         if (outcome == EnqueueOutcome.Full)
         {
             Close(CloseReason.SlowConsumer);
@@ -152,7 +153,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
     {
         if (now - Volatile.Read(ref _lastActivity) >= intervalTimestampTicks)
         {
-            TryEnqueue(Stream.Heartbeat, null);
+            TryEnqueue(Stream.Heartbeat, null, sendInline: true);
         }
     }
 
@@ -246,7 +247,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
         }
     }
 
-    private EnqueueOutcome TryEnqueue(PreparedEvent item, ArrayBufferWriter<byte>? scratch)
+    private EnqueueOutcome TryEnqueue(PreparedEvent item, ArrayBufferWriter<byte>? scratch, bool sendInline)
     {
         bool wake, sendNow;
         lock (_gate)
@@ -256,7 +257,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
                 return EnqueueOutcome.Queued;
             }
 
-            sendNow = _socket is not null && _parked && _count == 0 && !_inline && !_pendingFlush
+            sendNow = sendInline && _socket is not null && _parked && _count == 0 && !_inline && !_pendingFlush
                 && (item.Kind == QueueItemKind.Control || Partitions.Length == 1 || scratch is not null);
             if (sendNow)
             {
