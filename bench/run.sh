@@ -36,13 +36,13 @@ maxsc="1000,1"; maxrates="20,35,50,70,100,140,200,280,400,560,800"; max_seconds=
 storm="1000,10,100"; cuts=3; storm_seconds=20
 wrk_t=1; wrk_c=64; wrk_d=10
 large=0; edge_procs=1; edge_args=""
-warm=3; settle=3; holdsec=5; hold_warm=2000
+warm=3; settle=3; holdsec=5
 while (( $# )); do
   case "$1" in
     --quick) quick=1
       hold=1000; hold_ch=10; fa="200,1,20"; fb="500,10,50"; seconds=3
       maxsc="200,1"; maxrates="20,60,180"; max_seconds=3
-      storm="200,10,50"; cuts=1; storm_seconds=5; wrk_d=3; warm=1; settle=1; holdsec=1; hold_warm=200 ;;
+      storm="200,10,50"; cuts=1; storm_seconds=5; wrk_d=3; warm=1; settle=1; holdsec=1 ;;
     --targets) targets=$2; shift ;;
     --no-proxy) proxy=0 ;;
     --skip-build) build=0 ;;
@@ -144,7 +144,7 @@ for t in "${tlist[@]:+${tlist[@]}}"; do
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac
   sleep 1
-  bench hold --target "$t" --pid "$pids" --label hold --streams "$hold" --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec" --warmup "$hold_warm"
+  bench hold --target "$t" --pid "$pids" --label hold --streams "$hold" --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec"
   bench fanout --target "$t" --pid "$pids" --label fanout-a --subs "$fa_s" --channels "$fa_k" --rate "$fa_r" --seconds "$seconds" "${common[@]}"
   bench fanout --target "$t" --pid "$pids" --label fanout-b --subs "$fb_s" --channels "$fb_k" --rate "$fb_r" --seconds "$seconds" "${common[@]}"
   bench fanout --target "$t" --pid "$pids" --label fanout-max --step --subs "$max_s" --channels "$max_k" --rates "$maxrates" --seconds "$max_seconds" "${common[@]}"
@@ -172,7 +172,7 @@ if (( large > 0 )); then
   log "=== large hold: $large streams, edge on $edge_procs process(es)"
   if start_edges "$edge_procs"; then
     pids=$(IFS=,; echo "${EDGE_PIDS[*]}")
-    bench hold --target edge --pid "$pids" --label hold-multi --streams "$large" --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec" --warmup "$hold_warm"
+    bench hold --target edge --pid "$pids" --label hold-multi --streams "$large" --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec"
     stop_edges
   else
     log "the $large-stream edge measurement cannot run yet: $edge_procs edge processes could not share port $EDGE_PORT (Edge:ReusePort missing?)"
@@ -180,7 +180,7 @@ if (( large > 0 )); then
   fi
   workers=$(( (large + 17999) / 18000 )); (( workers < 2 )) && workers=2
   NCHAN_WORKERS=$workers bash bench/peers/nchan.sh start
-  bench hold --target nchan --pid "$(bash bench/peers/nchan.sh pid)" --label hold-multi --streams "$large" --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec" --warmup "$hold_warm"
+  bench hold --target nchan --pid "$(bash bench/peers/nchan.sh pid)" --label hold-multi --streams "$large" --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec"
   bash bench/peers/nchan.sh stop
 fi
 
