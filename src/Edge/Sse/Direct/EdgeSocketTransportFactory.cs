@@ -27,6 +27,10 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
     private static readonly PropertyInfo? MemoryPoolFactoryOption =
         typeof(SocketConnectionFactoryOptions).GetProperty("MemoryPoolFactory", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
 
+    private const int IpProtoTcp = 6;
+    private const int TcpDeferAccept = 9;
+    private const int DeferAcceptSeconds = 5;
+
     private readonly SocketTransportOptions _options;
     private readonly IServiceProvider _services;
     private readonly IMemoryPoolFactory<byte>? _memoryPoolFactory;
@@ -58,6 +62,13 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
 
         try
         {
+            if (OperatingSystem.IsLinux())
+            {
+                // TCP_DEFER_ACCEPT: a connection is accepted once its first bytes arrived, so the
+                // first look at them needs no wait, and a silent connection costs nothing here.
+                socket.SetRawSocketOption(IpProtoTcp, TcpDeferAccept, BitConverter.GetBytes(DeferAcceptSeconds));
+            }
+
             socket.Listen(_options.Backlog);
         }
         catch
