@@ -4,6 +4,7 @@ using Edge.Health;
 using Edge.Hub;
 using Edge.Publishing;
 using Edge.Sse;
+using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.Extensions.Options;
 
 namespace Edge.Hosting;
@@ -25,7 +26,11 @@ public static class EdgeApplicationExtensions
         var options = app.Services.GetRequiredService<IOptions<EdgeOptions>>().Value;
 
         app.UseRouting();
-        app.UseCors();
+
+        // The CORS middleware resolves its policy provider from a new request scope and writes
+        // HttpContext.Items on every request (about 440 bytes each). Without CORS metadata on the
+        // endpoint it has nothing to apply: the edge's policy provider has no default policy.
+        app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<ICorsMetadata>() is not null, static cors => cors.UseCors());
         app.UseRateLimiter();
         app.Use(static (context, next) =>
         {

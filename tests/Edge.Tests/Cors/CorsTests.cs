@@ -3,6 +3,7 @@ using Edge.Hosting;
 using Edge.Testing;
 using Edge.Tests.Functional;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Xunit;
@@ -90,6 +91,38 @@ public sealed class CorsTests
         using var response = await http.SendAsync(get);
         Assert.Equal("hello", await response.Content.ReadAsStringAsync());
         Assert.Equal(Origin, response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+    }
+
+    [Fact]
+    public async Task YarpRoute_WithoutCorsPolicy_LeavesPreflightAndCorsHeadersToTheUpstream()
+    {
+        const string UpstreamOrigin = "https://upstream.example";
+        await using var upstream = await UpstreamTestServer.StartAsync(app =>
+        {
+            app.MapMethods("/api/hello", ["OPTIONS"], (HttpContext context) =>
+            {
+                context.Response.Headers.AccessControlAllowOrigin = UpstreamOrigin;
+                return Results.Text("upstream preflight");
+            });
+            app.MapGet("/api/hello", () => "hello");
+        });
+        await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default(
+        [
+            .. Policy(credentials: false),
+            ("ReverseProxy:Routes:api:ClusterId", "app"),
+            ("ReverseProxy:Routes:api:Match:Path", "/api/{**rest}"),
+            ("ReverseProxy:Clusters:app:Destinations:one:Address", upstream.Address.ToString()),
+        ]));
+        using var http = edge.CreateClient();
+        using var preflight = await http.SendAsync(Preflight("/api/hello"));
+        Assert.Equal(HttpStatusCode.OK, preflight.StatusCode);
+        Assert.Equal("upstream preflight", await preflight.Content.ReadAsStringAsync());
+        Assert.Equal(UpstreamOrigin, preflight.Headers.GetValues("Access-Control-Allow-Origin").Single());
+
+        using var get = new HttpRequestMessage(HttpMethod.Get, "/api/hello") { Headers = { { "Origin", Origin } } };
+        using var response = await http.SendAsync(get);
+        Assert.Equal("hello", await response.Content.ReadAsStringAsync());
+        Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"));
     }
 
     [Fact]
