@@ -97,11 +97,12 @@ internal sealed partial class SseStreamEndpoint
         {
             access.Attach(connection);
             connection.WriteRaw(stream.Hello);
-            await connection.FlushAsync(aborted).ConfigureAwait(false);
 
             var wroteCursor = false;
             if (cursorText is not null && stream.Options.Replay)
             {
+                // The headers and the hello go out before a replay that may take a while.
+                await connection.FlushAsync(aborted).ConfigureAwait(false);
                 ReplayPlan plan;
                 try
                 {

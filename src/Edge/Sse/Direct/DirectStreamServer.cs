@@ -72,12 +72,12 @@ internal sealed partial class DirectStreamServer
         }
 
         using var closed = new CancellationTokenSource();
-        var output = PipeWriter.Create(new NetworkStream(socket, ownsSocket: false), new StreamPipeWriterOptions(leaveOpen: true));
+        var output = new SocketBodyWriter(socket);
         try
         {
             await ConsumeAsync(socket, length, cancellationToken).ConfigureAwait(false);
-            _ = WatchForCloseAsync(socket, closed);
             socket.Blocking = false;
+            _ = WatchForCloseAsync(socket, closed);
             var open = await OpenAsync(socket, output, head, closed).ConfigureAwait(false);
 
             // An open stream may last for days: keep nothing of its request.
@@ -192,7 +192,7 @@ internal sealed partial class DirectStreamServer
         var sink = new byte[16];
         try
         {
-            while (await socket.ReceiveAsync(sink, SocketFlags.None).ConfigureAwait(false) > 0)
+            while (await socket.ReceiveAsync(sink.AsMemory(), SocketFlags.None).ConfigureAwait(false) > 0)
             {
             }
         }

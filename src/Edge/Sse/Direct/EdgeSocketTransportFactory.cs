@@ -102,6 +102,11 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
         private readonly Channel<Socket> _forKestrel = Channel.CreateUnbounded<Socket>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
         private readonly CancellationTokenSource _stopping = new();
         private readonly Task _acceptLoop;
+        private readonly TaskCompletionSource _served = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // Connections being looked at or served, plus one for the listener until it is unbound.
+        private int _active = 1;
+        private int _unbound;
 
         public Listener(Socket socket, SocketConnectionContextFactory factory, DirectStreamServer direct, bool noDelay, ILogger logger)
         {
@@ -129,11 +134,27 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
             }
         }
 
+        /// <summary>
+        /// Stops accepting, then waits (as Kestrel does for its own connections, until the host's
+        /// shutdown timeout) for the streams served here, which the hub's drain is closing.
+        /// </summary>
         public async ValueTask UnbindAsync(CancellationToken cancellationToken = default)
         {
             await _stopping.CancelAsync().ConfigureAwait(false);
             _socket.Dispose();
             await _acceptLoop.ConfigureAwait(false);
+            if (Interlocked.Exchange(ref _unbound, 1) == 0)
+            {
+                Leave();
+            }
+
+            try
+            {
+                await _served.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
         }
 
         public async ValueTask DisposeAsync()
@@ -174,7 +195,9 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
                     accepted.NoDelay = true;
                 }
 
-                _ = OfferAsync(accepted);
+                // Opening a stream runs to its first wait without yielding; on a worker, the
+                // next accept does not wait for it.
+                ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Listener.OfferAsync(state.Socket), (Listener: this, Socket: accepted), preferLocal: false);
             }
 
             _forKestrel.Writer.TryComplete();
@@ -182,6 +205,7 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
 
         private async Task OfferAsync(Socket socket)
         {
+            Interlocked.Increment(ref _active);
             try
             {
                 if (await _direct.TryServeAsync(socket, _stopping.Token).ConfigureAwait(false))
@@ -193,10 +217,22 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
             {
                 Log.OfferFailed(_logger, ex);
             }
+            finally
+            {
+                Leave();
+            }
 
             if (!_forKestrel.Writer.TryWrite(socket))
             {
                 socket.Dispose();
+            }
+        }
+
+        private void Leave()
+        {
+            if (Interlocked.Decrement(ref _active) == 0)
+            {
+                _served.TrySetResult();
             }
         }
 
