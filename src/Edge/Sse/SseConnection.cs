@@ -172,6 +172,9 @@ internal sealed class SseConnection : IValueTaskSource<bool>
         }
     }
 
+    /// <summary>Writes this connection's cursor as an <c>id:</c> line without data, without flushing.</summary>
+    public void WriteCursor() => WriteCursorLine(_output);
+
     /// <summary>Writes raw bytes (hello, signals) without flushing.</summary>
     public void WriteRaw(ReadOnlySpan<byte> bytes) => _output.Write(bytes);
 

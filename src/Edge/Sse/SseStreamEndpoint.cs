@@ -147,7 +147,7 @@ internal sealed partial class SseStreamEndpoint
 
             if (!wroteCursor && stream.Options.SendInitialCursor)
             {
-                connection.WriteRaw(SseFrameEncoder.IdOnly(connection.Cursor));
+                connection.WriteCursor();
             }
 
             await connection.FlushAsync(aborted).ConfigureAwait(false);

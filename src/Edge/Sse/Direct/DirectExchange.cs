@@ -87,10 +87,14 @@ internal sealed class DirectExchange : IHttpResponseFeature, IHttpResponseBodyFe
         }
 
         HasStarted = true;
-        var head = new StringBuilder(256);
-        head.Append("HTTP/1.1 ").Append(StatusCode.ToString(CultureInfo.InvariantCulture)).Append(' ')
-            .Append(ReasonPhrase ?? ReasonPhrases.GetReasonPhrase(StatusCode)).Append("\r\n");
-        head.Append("Date: ").Append(_timeProvider.GetUtcNow().ToString("r", CultureInfo.InvariantCulture)).Append("\r\n");
+        var head = new HeadWriter(output);
+        head.Ascii("HTTP/1.1 ");
+        head.Number(StatusCode);
+        head.Ascii(" ");
+        head.Text(ReasonPhrase ?? ReasonPhrases.GetReasonPhrase(StatusCode));
+        head.Ascii("\r\nDate: ");
+        head.Date(_timeProvider.GetUtcNow());
+        head.Ascii("\r\n");
         foreach (var (name, values) in Headers)
         {
             if (string.Equals(name, HeaderNames.Connection, StringComparison.OrdinalIgnoreCase)
@@ -107,15 +111,40 @@ internal sealed class DirectExchange : IHttpResponseFeature, IHttpResponseBodyFe
                     continue;
                 }
 
-                head.Append(name).Append(": ").Append(value).Append("\r\n");
+                head.Text(name);
+                head.Ascii(": ");
+                head.Text(value);
+                head.Ascii("\r\n");
             }
         }
 
-        head.Append("Connection: close\r\n\r\n");
-        var text = head.ToString();
-        var span = output.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length));
-        var written = Encoding.UTF8.GetBytes(text, span);
-        output.Advance(written);
+        head.Ascii("Connection: close\r\n\r\n");
+    }
+
+    /// <summary>Writes the pieces of a response head straight into the body writer.</summary>
+    private readonly ref struct HeadWriter(IBufferWriter<byte> output)
+    {
+        public void Ascii(string text) => Text(text);
+
+        public void Text(string text)
+        {
+            var span = output.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length));
+            output.Advance(Encoding.UTF8.GetBytes(text, span));
+        }
+
+        public void Number(int value)
+        {
+            var span = output.GetSpan(11);
+            value.TryFormat(span, out var written, default, CultureInfo.InvariantCulture);
+            output.Advance(written);
+        }
+
+        public void Date(DateTimeOffset now)
+        {
+            var span = output.GetSpan(32);
+            now.TryFormat(span, out var written, "r", CultureInfo.InvariantCulture);
+            output.Advance(written);
+        }
     }
 
     /// <summary>The body writer: puts the head in front of the first bytes, then forgets the exchange.</summary>

@@ -65,9 +65,11 @@ internal sealed partial class DirectStreamServer
             return false;
         }
 
+        socket.Blocking = false;
         var (head, length) = await PeekHeadAsync(socket, cancellationToken).ConfigureAwait(false);
         if (head is null)
         {
+            socket.Blocking = true;
             return false;
         }
 
@@ -76,7 +78,6 @@ internal sealed partial class DirectStreamServer
         try
         {
             await ConsumeAsync(socket, length, cancellationToken).ConfigureAwait(false);
-            socket.Blocking = false;
             _ = WatchForCloseAsync(socket, closed);
             var open = await OpenAsync(socket, output, head, closed).ConfigureAwait(false);
 
@@ -120,6 +121,27 @@ internal sealed partial class DirectStreamServer
         var buffer = ArrayPool<byte>.Shared.Rent(RequestHead.MaxHeadBytes + 1);
         try
         {
+            // The listener defers accepting until the first bytes are in, so most heads can be
+            // read at once, without a wait (and without its timer).
+            var ready = socket.Receive(buffer, 0, RequestHead.MaxHeadBytes + 1, SocketFlags.Peek, out var error);
+            if (error == SocketError.Success)
+            {
+                if (ready == 0)
+                {
+                    return (null, 0);
+                }
+
+                var outcome = RequestHead.Read(new ReadOnlySequence<byte>(buffer, 0, ready), _catalog.IsDirectPath, out var head, out var length);
+                if (outcome != HeadReadResult.Incomplete)
+                {
+                    return outcome == HeadReadResult.Stream ? (head, length) : (null, 0);
+                }
+            }
+            else if (error != SocketError.WouldBlock)
+            {
+                return (null, 0);
+            }
+
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_headTimeout);
             for (var peek = 0; peek < MaxPeeks; peek++)
@@ -168,7 +190,12 @@ internal sealed partial class DirectStreamServer
         var buffer = ArrayPool<byte>.Shared.Rent(length);
         try
         {
-            var taken = 0;
+            var taken = socket.Receive(buffer, 0, length, SocketFlags.None, out var error);
+            if (error is not (SocketError.Success or SocketError.WouldBlock))
+            {
+                throw new SocketException((int)error);
+            }
+
             while (taken < length)
             {
                 var received = await socket.ReceiveAsync(buffer.AsMemory(taken, length - taken), SocketFlags.None, cancellationToken).ConfigureAwait(false);
