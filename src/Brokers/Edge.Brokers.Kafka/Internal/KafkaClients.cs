@@ -18,6 +18,13 @@ internal sealed class KafkaClients
         "transactional.id", "isolation.level",
     };
 
+    /// <summary>
+    /// librdkafka backs off up to 10 s between reconnects; after a cluster outage the edge would
+    /// refuse publishes for that long after the brokers are back. 2 s keeps recovery quick
+    /// (<c>Properties</c> can still set <c>reconnect.backoff.max.ms</c>).
+    /// </summary>
+    private const int ReconnectBackoffMaxMs = 2000;
+
     private readonly KafkaBrokerOptions _options;
     private readonly ILogger _logger;
     private readonly Action<Error> _onError;
@@ -42,6 +49,7 @@ internal sealed class KafkaClients
             LingerMs = _options.Linger.TotalMilliseconds,
             Partitioner = _options.Partitioner == KafkaKeyPartitioner.Crc32 ? Confluent.Kafka.Partitioner.ConsistentRandom : Confluent.Kafka.Partitioner.Murmur2Random,
             DeliveryReportFields = "status",
+            ReconnectBackoffMaxMs = ReconnectBackoffMaxMs,
         };
         Apply(config);
         return new ProducerBuilder<string, byte[]>(config)
@@ -64,6 +72,7 @@ internal sealed class KafkaClients
             AutoOffsetReset = AutoOffsetReset.Earliest,
             FetchWaitMaxMs = 100,
             SocketTimeoutMs = (int)Math.Max(10_000, _options.RequestTimeout.TotalMilliseconds),
+            ReconnectBackoffMaxMs = ReconnectBackoffMaxMs,
         };
         Apply(config);
         return new ConsumerBuilder<Ignore, byte[]>(config)
