@@ -88,13 +88,13 @@ internal sealed class DirectExchange : IHttpResponseFeature, IHttpResponseBodyFe
 
         HasStarted = true;
         var head = new HeadWriter(output);
-        head.Ascii("HTTP/1.1 ");
+        head.Text("HTTP/1.1 ");
         head.Number(StatusCode);
-        head.Ascii(" ");
+        head.Text(" ");
         head.Text(ReasonPhrase ?? ReasonPhrases.GetReasonPhrase(StatusCode));
-        head.Ascii("\r\nDate: ");
+        head.Text("\r\nDate: ");
         head.Date(_timeProvider.GetUtcNow());
-        head.Ascii("\r\n");
+        head.Text("\r\n");
         foreach (var (name, values) in Headers)
         {
             if (string.Equals(name, HeaderNames.Connection, StringComparison.OrdinalIgnoreCase)
@@ -112,20 +112,18 @@ internal sealed class DirectExchange : IHttpResponseFeature, IHttpResponseBodyFe
                 }
 
                 head.Text(name);
-                head.Ascii(": ");
+                head.Text(": ");
                 head.Text(value);
-                head.Ascii("\r\n");
+                head.Text("\r\n");
             }
         }
 
-        head.Ascii("Connection: close\r\n\r\n");
+        head.Text("Connection: close\r\n\r\n");
     }
 
     /// <summary>Writes the pieces of a response head straight into the body writer.</summary>
     private readonly ref struct HeadWriter(IBufferWriter<byte> output)
     {
-        public void Ascii(string text) => Text(text);
-
         public void Text(string text)
         {
             var span = output.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length));
