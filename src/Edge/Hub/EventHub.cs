@@ -317,8 +317,8 @@ internal sealed partial class EventHub
     /// Registers a new connection on its channels and sets its starting position to the live
     /// head of each partition it reads.
     /// </summary>
-    /// <param name="socket">The connection's socket when the stream owns it (see <see cref="SseConnection"/>); null behind Kestrel's HTTP layer.</param>
-    public SseConnection Connect(StreamDefinition stream, string? userId, string? sessionId, IReadOnlyCollection<string> channels, PipeWriter output, System.Net.Sockets.Socket? socket = null)
+    /// <param name="direct">The socket writer under <paramref name="output"/> when the stream owns its socket (see <see cref="SseConnection"/>); null behind Kestrel's HTTP layer.</param>
+    public SseConnection Connect(StreamDefinition stream, string? userId, string? sessionId, IReadOnlyCollection<string> channels, PipeWriter output, Sse.Direct.SocketBodyWriter? direct = null)
     {
         var partitionSet = new SortedSet<int>();
         foreach (var channel in channels)
@@ -340,7 +340,7 @@ internal sealed partial class EventHub
             [.. partitionSet],
             _epochAscii,
             output,
-            socket,
+            direct,
             _timeProvider);
 
         _connections[connection.Id] = connection;
@@ -550,7 +550,6 @@ internal sealed partial class EventHub
         private readonly EventHub _hub;
         private readonly int _index;
         private readonly int _count;
-        private readonly ArrayBufferWriter<byte> _scratch = new(4096);
         private readonly System.Threading.Channels.Channel<PreparedEvent> _queue = System.Threading.Channels.Channel.CreateBounded<PreparedEvent>(
             new System.Threading.Channels.BoundedChannelOptions(Capacity) { SingleReader = true, SingleWriter = true, FullMode = System.Threading.Channels.BoundedChannelFullMode.Wait });
 
@@ -596,7 +595,7 @@ internal sealed partial class EventHub
             var sent = 0;
             foreach (var connection in _hub._index.Get(item.Channel))
             {
-                if (connection.Id % _count == _index && item.IsFor(connection.UserId, connection.SessionId) && connection.Enqueue(item, _scratch, sendInline))
+                if (connection.Id % _count == _index && item.IsFor(connection.UserId, connection.SessionId) && connection.Enqueue(item, sendInline))
                 {
                     sent++;
                 }

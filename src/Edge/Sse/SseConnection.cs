@@ -1,10 +1,10 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Net.Sockets;
 using System.Threading.Tasks.Sources;
 using Edge.Brokers.Cursors;
 using Edge.Diagnostics;
 using Edge.Hub;
+using Edge.Sse.Direct;
 
 namespace Edge.Sse;
 
@@ -28,8 +28,8 @@ internal enum CloseReason
 /// </summary>
 /// <remarks>
 /// A stream that owns its socket (served straight off the connection) skips the queue while it
-/// is idle: the feed sends the frame with one non-blocking <c>send</c>, and only what the socket
-/// does not take at once goes through the writer and the pump. Whoever writes holds the claim
+/// is idle: the dispatcher writes the frame and sends it with one non-blocking <c>send</c>, and
+/// only what the socket does not take at once is left for the pump to flush. Whoever writes holds the claim
 /// (<c>_inline</c>, or the pump while not parked), so the two never interleave.
 /// </remarks>
 internal sealed class SseConnection : IValueTaskSource<bool>
@@ -39,7 +39,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
     private readonly Lock _gate = new();
     private readonly int _capacity;
     private readonly PipeWriter _output;
-    private readonly Socket? _socket;
+    private readonly SocketBodyWriter? _direct;
     private readonly byte[] _epochAscii;
     private readonly TimeProvider _timeProvider;
     private int _closeReason;
@@ -65,7 +65,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
         int[] partitions,
         byte[] epochAscii,
         PipeWriter output,
-        Socket? socket,
+        SocketBodyWriter? direct,
         TimeProvider timeProvider)
     {
         Id = id;
@@ -78,7 +78,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
         Offsets = new long[partitions.Length];
         _epochAscii = epochAscii;
         _output = output;
-        _socket = socket;
+        _direct = direct;
         _timeProvider = timeProvider;
         _lastActivity = timeProvider.GetTimestamp();
         _capacity = stream.Options.QueueCapacity;
@@ -135,11 +135,10 @@ internal sealed class SseConnection : IValueTaskSource<bool>
     /// Called by the feed. A full queue closes the connection as a slow consumer. Returns true
     /// when the event was sent at once (the pump counts the ones it writes).
     /// </summary>
-    /// <param name="scratch">The caller's buffer for composing a multi-partition <c>id:</c>; the feed's own, never shared between threads.</param>
     /// <param name="sendInline">False queues the event even when the connection is idle (the caller is behind and prefers the writer's batching).</param>
-    public bool Enqueue(PreparedEvent item, ArrayBufferWriter<byte>? scratch, bool sendInline = true)
+    public bool Enqueue(PreparedEvent item, bool sendInline = true)
     {
-        var outcome = TryEnqueue(item, sendInline ? scratch : null, sendInline);
+        var outcome = TryEnqueue(item, sendInline);
         if (outcome == EnqueueOutcome.Full)
         {
             Close(CloseReason.SlowConsumer);
@@ -153,7 +152,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
     {
         if (now - Volatile.Read(ref _lastActivity) >= intervalTimestampTicks)
         {
-            TryEnqueue(Stream.Heartbeat, null, sendInline: true);
+            TryEnqueue(Stream.Heartbeat, sendInline: true);
         }
     }
 
@@ -173,7 +172,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
     }
 
     /// <summary>Writes this connection's cursor as an <c>id:</c> line without data, without flushing.</summary>
-    public void WriteCursor() => WriteCursorLine(_output);
+    public void WriteCursor() => WriteCursorLine();
 
     /// <summary>Writes raw bytes (hello, signals) without flushing.</summary>
     public void WriteRaw(ReadOnlySpan<byte> bytes) => _output.Write(bytes);
@@ -204,7 +203,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
         }
 
         _output.Write(item.Frame.AsSpan(0, item.BodyLength));
-        WriteCursorLine(_output);
+        WriteCursorLine();
         return true;
     }
 
@@ -250,7 +249,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
         }
     }
 
-    private EnqueueOutcome TryEnqueue(PreparedEvent item, ArrayBufferWriter<byte>? scratch, bool sendInline)
+    private EnqueueOutcome TryEnqueue(PreparedEvent item, bool sendInline)
     {
         bool wake, sendNow;
         lock (_gate)
@@ -260,8 +259,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
                 return EnqueueOutcome.Queued;
             }
 
-            sendNow = sendInline && _socket is not null && _parked && _count == 0 && !_inline && !_pendingFlush
-                && (item.Kind == QueueItemKind.Control || Partitions.Length == 1 || scratch is not null);
+            sendNow = sendInline && _direct is not null && _parked && _count == 0 && !_inline && !_pendingFlush;
             if (sendNow)
             {
                 _inline = true;
@@ -292,7 +290,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
 
         if (sendNow)
         {
-            return SendInline(item, scratch);
+            return SendInline(item);
         }
 
         if (wake)
@@ -304,58 +302,22 @@ internal sealed class SseConnection : IValueTaskSource<bool>
     }
 
     /// <summary>
-    /// Sends one item while holding the inline claim. What the socket does not take goes into
-    /// the writer for the pump, which is woken to flush it (and anything queued meanwhile).
+    /// Writes and sends one item while holding the inline claim (the pump is parked, so the
+    /// writer is free). What the socket does not take stays in the writer, and the pump is woken
+    /// to flush it (and anything queued meanwhile).
     /// </summary>
-    private EnqueueOutcome SendInline(PreparedEvent item, ArrayBufferWriter<byte>? scratch)
+    private EnqueueOutcome SendInline(PreparedEvent item)
     {
         var delivered = false;
         var failed = false;
         var pending = false;
         try
         {
-            ReadOnlySpan<byte> bytes = default;
-            if (item.Kind == QueueItemKind.Control)
-            {
-                bytes = item.Frame;
-            }
-            else if (SlotOf(item.Partition) is var slot && slot >= 0 && item.Offset >= Offsets[slot])
-            {
-                Offsets[slot] = item.Offset + 1;
-                delivered = true;
-                if (Partitions.Length == 1)
-                {
-                    bytes = item.Frame;
-                }
-                else
-                {
-                    scratch!.ResetWrittenCount();
-                    scratch.Write(item.Frame.AsSpan(0, item.BodyLength));
-                    WriteCursorLine(scratch);
-                    bytes = scratch.WrittenSpan;
-                }
-            }
-
-            if (!bytes.IsEmpty)
-            {
-                var sent = _socket!.Send(bytes, SocketFlags.None, out var error);
-                if (error is SocketError.Success or SocketError.WouldBlock)
-                {
-                    if (sent < bytes.Length)
-                    {
-                        _output.Write(bytes[sent..]);
-                        pending = true;
-                    }
-
-                    Volatile.Write(ref _lastActivity, _timeProvider.GetTimestamp());
-                }
-                else
-                {
-                    failed = true;
-                }
-            }
+            delivered = Write(item) && item.Kind == QueueItemKind.Event;
+            pending = !_direct!.TrySend();
+            Volatile.Write(ref _lastActivity, _timeProvider.GetTimestamp());
         }
-        catch (ObjectDisposedException)
+        catch (IOException)
         {
             failed = true;
         }
@@ -387,14 +349,14 @@ internal sealed class SseConnection : IValueTaskSource<bool>
         return delivered && !failed ? EnqueueOutcome.Sent : EnqueueOutcome.Queued;
     }
 
-    private void WriteCursorLine(IBufferWriter<byte> writer)
+    private void WriteCursorLine()
     {
-        var span = writer.GetSpan(_epochAscii.Length + 8 + (Partitions.Length * 32));
+        var span = _output.GetSpan(_epochAscii.Length + 8 + (Partitions.Length * 32));
         "id: "u8.CopyTo(span);
         var written = EventCursor.Write(span[4..], _epochAscii, Partitions, Offsets);
         span[4 + written] = (byte)'\n';
         span[5 + written] = (byte)'\n';
-        writer.Advance(6 + written);
+        _output.Advance(6 + written);
     }
 
     private PreparedEvent[] Grow(PreparedEvent[]? ring)

@@ -31,44 +31,33 @@ internal sealed class StreamCatalog
 
     public IReadOnlyList<StreamDefinition> Streams { get; }
 
-    /// <summary>Whether a request for <paramref name="path"/> may be served off its connection.</summary>
-    public bool IsDirectPath(string path) => TryMatch(path, out _, out _);
-
-    public bool TryMatch(string path, out StreamDefinition stream, out RouteValueDictionary values)
+    /// <summary>The stream a request for <paramref name="path"/> may be served off its connection by, with its route values; null when none may.</summary>
+    public StreamRoute? Match(string path)
     {
-        stream = null!;
-        values = null!;
         if (_reservedPaths.Contains(path.TrimEnd('/')))
         {
-            return false;
+            return null;
         }
 
+        StreamRoute? match = null;
         foreach (var route in _routes)
         {
-            if (route.Matcher is null)
+            var values = new RouteValueDictionary();
+            if (route.Matcher is null || !route.Matcher.TryMatch(path, values))
             {
                 continue;
             }
 
-            var candidate = new RouteValueDictionary();
-            if (!route.Matcher.TryMatch(path, candidate))
-            {
-                continue;
-            }
-
-            if (stream is not null)
+            if (match is not null)
             {
                 // Two streams match: routing's precedence decides, so Kestrel's pipeline serves it.
-                stream = null!;
-                values = null!;
-                return false;
+                return null;
             }
 
-            stream = route.Stream;
-            values = candidate;
+            match = new StreamRoute(route.Stream, values);
         }
 
-        return stream is not null;
+        return match;
     }
 
     private sealed record Route(StreamDefinition Stream, TemplateMatcher? Matcher)
@@ -85,3 +74,6 @@ internal sealed class StreamCatalog
         }
     }
 }
+
+/// <summary>A stream path matched outside endpoint routing: the stream and the path's route values.</summary>
+internal sealed record StreamRoute(StreamDefinition Stream, RouteValueDictionary Values);

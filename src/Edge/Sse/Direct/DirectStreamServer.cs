@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Edge.Diagnostics;
@@ -26,6 +25,7 @@ internal sealed partial class DirectStreamServer
     private const int MaxPeeks = 4;
 
     private readonly StreamCatalog _catalog;
+    private readonly Func<string, StreamRoute?> _matchStream;
     private readonly SseStreamEndpoint _endpoint;
     private readonly ICorsService _cors;
     private readonly ICorsPolicyProvider _corsPolicies;
@@ -45,6 +45,7 @@ internal sealed partial class DirectStreamServer
         ILogger<DirectStreamServer> logger)
     {
         _catalog = catalog;
+        _matchStream = catalog.Match;
         _endpoint = endpoint;
         _cors = cors;
         _corsPolicies = corsPolicies;
@@ -124,22 +125,14 @@ internal sealed partial class DirectStreamServer
             // The listener defers accepting until the first bytes are in, so most heads can be
             // read at once, without a wait (and without its timer).
             var ready = socket.Receive(buffer, 0, RequestHead.MaxHeadBytes + 1, SocketFlags.Peek, out var error);
-            if (error == SocketError.Success)
-            {
-                if (ready == 0)
-                {
-                    return (null, 0);
-                }
-
-                var outcome = RequestHead.Read(new ReadOnlySequence<byte>(buffer, 0, ready), _catalog.IsDirectPath, out var head, out var length);
-                if (outcome != HeadReadResult.Incomplete)
-                {
-                    return outcome == HeadReadResult.Stream ? (head, length) : (null, 0);
-                }
-            }
-            else if (error != SocketError.WouldBlock)
+            if (error is not (SocketError.Success or SocketError.WouldBlock) || (error == SocketError.Success && ready == 0))
             {
                 return (null, 0);
+            }
+
+            if (error == SocketError.Success && TryDecide(buffer, ready, out var decided))
+            {
+                return decided;
             }
 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -162,15 +155,9 @@ internal sealed partial class DirectStreamServer
                     return (null, 0);
                 }
 
-                var outcome = RequestHead.Read(new ReadOnlySequence<byte>(buffer, 0, received), _catalog.IsDirectPath, out var head, out var length);
-                if (outcome == HeadReadResult.Stream)
+                if (TryDecide(buffer, received, out decided))
                 {
-                    return (head, length);
-                }
-
-                if (outcome == HeadReadResult.NotDirect)
-                {
-                    return (null, 0);
+                    return decided;
                 }
 
                 // The rest of the head is on its way.
@@ -183,6 +170,14 @@ internal sealed partial class DirectStreamServer
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>Whether the bytes so far settle it: a stream head (with its length) or Kestrel's connection.</summary>
+    private bool TryDecide(byte[] buffer, int received, out (RequestHead? Head, int Length) decided)
+    {
+        var outcome = RequestHead.Read(new ReadOnlySequence<byte>(buffer, 0, received), _matchStream, out var head, out var length);
+        decided = outcome == HeadReadResult.Stream ? (head, length) : (null, 0);
+        return outcome != HeadReadResult.Incomplete;
     }
 
     private static async Task ConsumeAsync(Socket socket, int length, CancellationToken cancellationToken)
@@ -237,13 +232,9 @@ internal sealed partial class DirectStreamServer
     }
 
     /// <summary>Builds the request for the endpoint, applies the stream's CORS policy and opens the stream; the request is dropped afterwards.</summary>
-    private async Task<OpenStream?> OpenAsync(Socket socket, PipeWriter output, RequestHead head, CancellationTokenSource closed)
+    private async Task<OpenStream?> OpenAsync(Socket socket, SocketBodyWriter output, RequestHead head, CancellationTokenSource closed)
     {
-        if (!_catalog.TryMatch(head.Path, out var stream, out var routeValues))
-        {
-            throw new InvalidOperationException($"The path {head.Path} matched a stream while peeking and none after.");
-        }
-
+        var stream = head.Route.Stream;
         var exchange = new DirectExchange(output, _timeProvider);
         var remote = socket.RemoteEndPoint as IPEndPoint;
         var local = socket.LocalEndPoint as IPEndPoint;
@@ -269,7 +260,7 @@ internal sealed partial class DirectStreamServer
             LocalIpAddress = local?.Address,
             LocalPort = local?.Port ?? 0,
         });
-        features.Set<IRouteValuesFeature>(new RouteValuesFeature { RouteValues = routeValues });
+        features.Set<IRouteValuesFeature>(new RouteValuesFeature { RouteValues = head.Route.Values });
         features.Set<IServiceProvidersFeature>(new ServiceProvidersFeature(_services));
         var context = new DefaultHttpContext(features);
 
@@ -279,7 +270,7 @@ internal sealed partial class DirectStreamServer
             _cors.ApplyResult(_cors.EvaluatePolicy(context, policy), context.Response);
         }
 
-        return await _endpoint.OpenAsync(context, stream, socket).ConfigureAwait(false);
+        return await _endpoint.OpenAsync(context, stream, output).ConfigureAwait(false);
     }
 
     private sealed class ServiceProvidersFeature(IServiceProvider services) : IServiceProvidersFeature

@@ -30,13 +30,17 @@ internal sealed class RequestHead
 
     private const int MaxHeaders = 64;
 
-    private RequestHead(string path, string query, string rawTarget, HeaderDictionary headers)
+    private RequestHead(StreamRoute route, string path, string query, string rawTarget, HeaderDictionary headers)
     {
+        Route = route;
         Path = path;
         QueryString = query;
         RawTarget = rawTarget;
         Headers = headers;
     }
+
+    /// <summary>The stream the path matched.</summary>
+    public StreamRoute Route { get; }
 
     public string Path { get; }
 
@@ -48,12 +52,12 @@ internal sealed class RequestHead
     public HeaderDictionary Headers { get; }
 
     /// <summary>
-    /// Reads a head from the start of <paramref name="buffer"/>. <paramref name="isStreamPath"/>
+    /// Reads a head from the start of <paramref name="buffer"/>. <paramref name="matchStream"/>
     /// decides on the path as soon as the request line is complete, so an ordinary request is
     /// handed on without waiting for its headers.
     /// </summary>
     /// <param name="length">The head's length in bytes, when it is complete.</param>
-    public static HeadReadResult Read(ReadOnlySequence<byte> buffer, Func<string, bool> isStreamPath, out RequestHead? head, out int length)
+    public static HeadReadResult Read(ReadOnlySequence<byte> buffer, Func<string, StreamRoute?> matchStream, out RequestHead? head, out int length)
     {
         head = null;
         length = 0;
@@ -72,7 +76,7 @@ internal sealed class RequestHead
             return buffer.Length > MaxHeadBytes ? HeadReadResult.NotDirect : HeadReadResult.Incomplete;
         }
 
-        if (!TryReadRequestLine(requestLine, out var path, out var query, out var rawTarget) || !isStreamPath(path))
+        if (!TryReadRequestLine(requestLine, out var path, out var query, out var rawTarget) || matchStream(path) is not { } route)
         {
             return HeadReadResult.NotDirect;
         }
@@ -96,7 +100,7 @@ internal sealed class RequestHead
         }
 
         length = (int)reader.Consumed;
-        head = new RequestHead(path, query, rawTarget, headers);
+        head = new RequestHead(route, path, query, rawTarget, headers);
         return HeadReadResult.Stream;
     }
 

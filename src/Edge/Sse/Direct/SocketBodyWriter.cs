@@ -75,12 +75,22 @@ internal sealed class SocketBodyWriter : PipeWriter
             return new ValueTask<FlushResult>(new FlushResult(isCanceled: true, isCompleted: false));
         }
 
+        return TrySend() ? default : SendRestAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends what is buffered with one non-blocking <c>send</c>. True when all of it went out;
+    /// otherwise the rest stays buffered for the next flush. Throws <see cref="IOException"/>
+    /// when the client is gone.
+    /// </summary>
+    public bool TrySend()
+    {
         if (_written == 0)
         {
-            return default;
+            return true;
         }
 
-        var sent = 0;
+        int sent;
         try
         {
             sent = _socket.Send(_buffer.AsSpan(0, _written), SocketFlags.None, out var error);
@@ -97,14 +107,17 @@ internal sealed class SocketBodyWriter : PipeWriter
         if (sent == _written)
         {
             Release();
-            return default;
+            return true;
         }
 
-        return SendRestAsync(sent, cancellationToken);
+        _buffer.AsSpan(sent, _written - sent).CopyTo(_buffer);
+        _written -= sent;
+        return false;
     }
 
-    private async ValueTask<FlushResult> SendRestAsync(int sent, CancellationToken cancellationToken)
+    private async ValueTask<FlushResult> SendRestAsync(CancellationToken cancellationToken)
     {
+        var sent = 0;
         var pending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Volatile.Write(ref _pendingSend, pending);
         try

@@ -1,14 +1,19 @@
 using System.Buffers;
 using System.Text;
+using Edge.Configuration;
+using Edge.Sse;
 using Edge.Sse.Direct;
+using Microsoft.AspNetCore.Routing;
 using Xunit;
 
 namespace Edge.Tests.Sse.Direct;
 
 public sealed class RequestHeadTests
 {
+    private static readonly StreamRoute Events = new(new StreamDefinition("events", new StreamOptions { Path = "/events" }), new RouteValueDictionary());
+
     private static HeadReadResult Read(string text, out RequestHead? head, out int length) =>
-        RequestHead.Read(new ReadOnlySequence<byte>(Encoding.Latin1.GetBytes(text)), path => path == "/events", out head, out length);
+        RequestHead.Read(new ReadOnlySequence<byte>(Encoding.Latin1.GetBytes(text)), path => path == "/events" ? Events : null, out head, out length);
 
     private static HeadReadResult Read(string text) => Read(text, out _, out _);
 
