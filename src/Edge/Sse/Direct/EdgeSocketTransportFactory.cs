@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Edge.Diagnostics;
+using Edge.Proxy.Direct;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
@@ -12,7 +13,9 @@ namespace Edge.Sse.Direct;
 /// <summary>
 /// Kestrel's socket transport with one step in front: each accepted TCP connection is first
 /// offered to <see cref="DirectStreamServer"/>, which keeps it only when its first request is
-/// a plain stream GET. Every other connection becomes an ordinary Kestrel connection (the same
+/// a plain stream GET, then to the <see cref="DirectProxy"/>, which keeps it while its requests
+/// are plain GETs and HEADs for routes it forwards. Every other connection becomes an ordinary
+/// Kestrel connection (the same
 /// <see cref="SocketConnectionContextFactory"/> Kestrel uses), with its bytes still unread.
 /// Endpoints other than IP (Unix sockets, inherited handles) use Kestrel's transport as is.
 /// </summary>
@@ -89,14 +92,17 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
         var factory = new SocketConnectionContextFactory(
             factoryOptions,
             _loggerFactory.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
-        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, factory, _services.GetRequiredService<DirectStreamServer>(), _options.NoDelay, _loggerFactory.CreateLogger<EdgeSocketTransportFactory>()));
+        var proxy = _services.GetService<DirectProxy>() is { Enabled: true } enabled ? enabled : null;
+        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, factory, _services.GetService<DirectStreamServer>(), proxy, _options.NoDelay, _loggerFactory.CreateLogger<EdgeSocketTransportFactory>()));
     }
 
     private sealed partial class Listener : IConnectionListener
     {
         private readonly Socket _socket;
         private readonly SocketConnectionContextFactory _factory;
-        private readonly DirectStreamServer _direct;
+        private readonly DirectStreamServer? _direct;
+        private readonly DirectProxy? _proxy;
+        private readonly Action<Socket> _toKestrel;
         private readonly bool _noDelay;
         private readonly ILogger _logger;
         private readonly Channel<Socket> _forKestrel = Channel.CreateUnbounded<Socket>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
@@ -108,11 +114,13 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
         private int _active = 1;
         private int _unbound;
 
-        public Listener(Socket socket, SocketConnectionContextFactory factory, DirectStreamServer direct, bool noDelay, ILogger logger)
+        public Listener(Socket socket, SocketConnectionContextFactory factory, DirectStreamServer? direct, DirectProxy? proxy, bool noDelay, ILogger logger)
         {
             _socket = socket;
             _factory = factory;
             _direct = direct;
+            _proxy = proxy;
+            _toKestrel = ToKestrel;
             _noDelay = noDelay;
             _logger = logger;
             EndPoint = socket.LocalEndPoint!;
@@ -208,7 +216,12 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
             Interlocked.Increment(ref _active);
             try
             {
-                if (await _direct.TryServeAsync(socket, _stopping.Token).ConfigureAwait(false))
+                if (_direct is not null && await _direct.TryServeAsync(socket, _stopping.Token).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                if (_proxy is not null && _proxy.TryTake(socket, _toKestrel))
                 {
                     return;
                 }
@@ -222,6 +235,11 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
                 Leave();
             }
 
+            ToKestrel(socket);
+        }
+
+        private void ToKestrel(Socket socket)
+        {
             if (!_forKestrel.Writer.TryWrite(socket))
             {
                 socket.Dispose();
