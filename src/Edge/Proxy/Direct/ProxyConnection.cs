@@ -21,6 +21,9 @@ internal sealed class ProxyConnection
     private static readonly byte[] BadGateway = "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray();
     private static readonly byte[] GatewayTimeout = "HTTP/1.1 504 Gateway Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray();
 
+    /// <summary>1xx heads passed on before a final one; more is an upstream gone wrong.</summary>
+    private const int MaxInterimHeads = 8;
+
     private readonly ProxyEventLoop _loop;
     private readonly Socket _client;
     private readonly GCHandle _handle;
@@ -47,6 +50,7 @@ internal sealed class ProxyConnection
     private byte[]? _responseHead;
     private int _responseHeadLength;
     private bool _headDone;
+    private int _interimHeads;
     private UpstreamResponseHead _response;
     private long _bodyRemaining;
     private ChunkedBodyScanner _chunks;
@@ -333,6 +337,7 @@ internal sealed class ProxyConnection
         _headDone = false;
         _responseDone = false;
         _responseHeadLength = 0;
+        _interimHeads = 0;
         _sentAny = false;
         return true;
     }
@@ -409,6 +414,12 @@ internal sealed class ProxyConnection
         var written = 0;
         while (true)
         {
+            if (_interimHeads > MaxInterimHeads)
+            {
+                UpstreamFailed($"the upstream sent more than {MaxInterimHeads} interim (1xx) heads");
+                return;
+            }
+
             var status = UpstreamResponseHead.TryRead(bytes, _isHead, out var head);
             if (status == ResponseHeadStatus.Invalid)
             {
@@ -446,6 +457,7 @@ internal sealed class ProxyConnection
             bytes = bytes[head.HeadLength..];
             if (head.IsInterim)
             {
+                _interimHeads++;
                 continue;
             }
 

@@ -258,7 +258,7 @@ internal readonly struct UpstreamResponseHead
 
     /// <summary>
     /// Checks a status line, or the start of one when <paramref name="complete"/> is false:
-    /// <c>HTTP/1.1 </c> or <c>HTTP/1.0 </c>, a status code 100-599, SP, then an optional reason phrase.
+    /// <c>HTTP/1.1 </c> or <c>HTTP/1.0 </c>, a status code 100-599, then SP and an optional reason phrase (or nothing).
     /// </summary>
     private static string? CheckStatusLine(ReadOnlySpan<byte> line, bool complete)
     {
@@ -299,7 +299,8 @@ internal readonly struct UpstreamResponseHead
             }
         }
 
-        if (!complete || line.Length >= StatusLinePrefixLength)
+        // "HTTP/1.1 200" without SP and reason is accepted, as HttpClient (and so YARP) accepts it.
+        if (!complete || line.Length >= StatusLinePrefixLength - 1)
         {
             return null;
         }

@@ -1,0 +1,342 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Edge.Diagnostics;
+using Edge.Testing;
+using Edge.Tests.Functional;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace Edge.Tests.Proxy.Direct;
+
+/// <summary>
+/// The direct proxy over real TCP: hand-written requests from a client socket, a real Kestrel
+/// upstream (or a raw one where a misbehaving upstream is needed), and the edge's counters to
+/// tell which path served a request.
+/// </summary>
+public sealed class DirectProxyTests
+{
+    private static Dictionary<string, string?> ProxyTo(Uri upstream, params (string Key, string? Value)[] more)
+    {
+        var settings = TestSettings.Default(more);
+        settings["ReverseProxy:Routes:app:ClusterId"] = "app";
+        settings["ReverseProxy:Routes:app:Match:Path"] = "{**catch-all}";
+        settings["ReverseProxy:Clusters:app:Destinations:d1:Address"] = upstream.ToString();
+        return settings;
+    }
+
+    private static string Get(EdgeTestHost edge, string target, string extraHeaders = "") =>
+        $"GET {target} HTTP/1.1\r\nHost: {edge.BaseAddress.Authority}\r\n{extraHeaders}\r\n";
+
+    private static EdgeMetrics Metrics(EdgeTestHost edge) => edge.Services.GetRequiredService<EdgeMetrics>();
+
+    private static async Task<UpstreamTestServer> EchoUpstreamAsync() => await UpstreamTestServer.StartAsync(app =>
+    {
+        app.MapGet("/echo/{**rest}", (HttpContext c) => Results.Json(new
+        {
+            path = c.Request.Path.Value + c.Request.QueryString.Value,
+            host = c.Request.Host.Value,
+            connection = c.Connection.Id,
+            forwardedFor = c.Request.Headers["X-Forwarded-For"].ToString(),
+            forwardedProto = c.Request.Headers["X-Forwarded-Proto"].ToString(),
+            forwardedHost = c.Request.Headers["X-Forwarded-Host"].ToString(),
+            custom = c.Request.Headers["X-Custom"].ToString(),
+            keepAliveHeader = c.Request.Headers["Keep-Alive"].ToString(),
+            proxyConnection = c.Request.Headers["Proxy-Connection"].ToString(),
+        }));
+        app.MapPost("/echo/{**rest}", async (HttpContext c) => await c.Response.WriteAsync("posted:" + await new StreamReader(c.Request.Body).ReadToEndAsync()));
+    });
+
+    [Fact]
+    public async Task KeepAliveGets_AreForwardedDirectly_OverOnePooledUpstreamConnection_WithYarpsForwardedHeaders()
+    {
+        await using var upstream = await EchoUpstreamAsync();
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address));
+        using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+
+        var connections = new HashSet<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            await client.SendAsync(Get(edge, $"/echo/a/{i}?q=x&y={i}", "X-Custom: kept\r\nX-Forwarded-For: 10.9.9.9\r\nKeep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nConnection: keep-alive\r\n"));
+            var response = await client.ReadResponseAsync();
+            Assert.Equal(200, response.Status);
+            using var json = JsonDocument.Parse(response.Body);
+            var root = json.RootElement;
+            Assert.Equal($"/echo/a/{i}?q=x&y={i}", root.GetProperty("path").GetString());
+            Assert.Equal(upstream.Address.Authority, root.GetProperty("host").GetString());
+            Assert.Equal("127.0.0.1", root.GetProperty("forwardedFor").GetString());
+            Assert.Equal("http", root.GetProperty("forwardedProto").GetString());
+            Assert.Equal(edge.BaseAddress.Authority, root.GetProperty("forwardedHost").GetString());
+            Assert.Equal("kept", root.GetProperty("custom").GetString());
+            Assert.Equal(string.Empty, root.GetProperty("keepAliveHeader").GetString());
+            Assert.Equal(string.Empty, root.GetProperty("proxyConnection").GetString());
+            connections.Add(root.GetProperty("connection").GetString()!);
+        }
+
+        Assert.Equal(3, Metrics(edge).DirectProxyRequests);
+        Assert.Single(connections);
+    }
+
+    [Fact]
+    public async Task ARequestTheDirectPathDoesNotTake_GoesToKestrelUnread_AndTheConnectionStaysUsable()
+    {
+        await using var upstream = await EchoUpstreamAsync();
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address));
+        using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+
+        await client.SendAsync(Get(edge, "/echo/first"));
+        Assert.Equal(200, (await client.ReadResponseAsync()).Status);
+        Assert.Equal(1, Metrics(edge).DirectProxyRequests);
+
+        await client.SendAsync($"POST /echo/form HTTP/1.1\r\nHost: {edge.BaseAddress.Authority}\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello");
+        var posted = await client.ReadResponseAsync();
+        Assert.Equal(200, posted.Status);
+        Assert.Equal("posted:hello", posted.Text);
+
+        await client.SendAsync(Get(edge, "/echo/after"));
+        var after = await client.ReadResponseAsync();
+        Assert.Equal(200, after.Status);
+        Assert.Contains("/echo/after", after.Text, StringComparison.Ordinal);
+        Assert.Equal(1, Metrics(edge).DirectProxyRequests);
+    }
+
+    [Theory]
+    [InlineData("/_edge/health")]
+    [InlineData("/events?channels=a")]
+    [InlineData("/echo/percent%20escaped")]
+    public async Task PathsAnEdgeEndpointMayServe_OrThatNeedDecoding_AreLeftToKestrel(string target)
+    {
+        await using var upstream = await EchoUpstreamAsync();
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address));
+        using var http = edge.CreateClient();
+        using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+        await client.SendAsync(Get(edge, "/echo/warm"));
+        Assert.Equal(200, (await client.ReadResponseAsync()).Status);
+
+        if (target.StartsWith("/events", StringComparison.Ordinal))
+        {
+            await client.SendAsync(Get(edge, target));
+            var head = await client.ReadHeadOnlyAsync();
+            Assert.Contains("text/event-stream", head, StringComparison.Ordinal);
+        }
+        else
+        {
+            await client.SendAsync(Get(edge, target));
+            var response = await client.ReadResponseAsync();
+            Assert.Equal(200, response.Status);
+            if (target.StartsWith("/echo", StringComparison.Ordinal))
+            {
+                Assert.Contains("percent escaped", response.Text, StringComparison.Ordinal);
+            }
+        }
+
+        Assert.Equal(1, Metrics(edge).DirectProxyRequests);
+    }
+
+    [Fact]
+    public async Task RoutesWithTransforms_OrASecondMatchingRoute_AreYarps()
+    {
+        await using var upstream = await EchoUpstreamAsync();
+        var settings = ProxyTo(upstream.Address);
+        settings["ReverseProxy:Routes:app:Transforms:0:RequestHeader"] = "X-Custom";
+        settings["ReverseProxy:Routes:app:Transforms:0:Set"] = "from-transform";
+        await using var edge = await EdgeTestHost.StartAsync(settings);
+        using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+        await client.SendAsync(Get(edge, "/echo/t"));
+        var response = await client.ReadResponseAsync();
+        Assert.Contains("from-transform", response.Text, StringComparison.Ordinal);
+        Assert.Equal(0, Metrics(edge).DirectProxyRequests);
+
+        var two = ProxyTo(upstream.Address);
+        two["ReverseProxy:Routes:api:ClusterId"] = "app";
+        two["ReverseProxy:Routes:api:Match:Path"] = "/echo/{**rest}";
+        await using var edge2 = await EdgeTestHost.StartAsync(two);
+        using var client2 = await RawHttpConnection.ConnectAsync(edge2.BaseAddress.Port);
+        await client2.SendAsync(Get(edge2, "/other"));
+        Assert.Equal(404, (await client2.ReadResponseAsync()).Status);
+        Assert.Equal(1, Metrics(edge2).DirectProxyRequests);
+
+        // Both routes match this one: ASP.NET's routing decides, and the connection is Kestrel's from here on.
+        await client2.SendAsync(Get(edge2, "/echo/two"));
+        Assert.Equal(200, (await client2.ReadResponseAsync()).Status);
+        Assert.Equal(1, Metrics(edge2).DirectProxyRequests);
+    }
+
+    [Fact]
+    public async Task HeadRequests_AndChunkedStreamedResponses_KeepTheConnectionInStep()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = await UpstreamTestServer.StartAsync(app =>
+        {
+            app.MapGet("/chunked", async (HttpContext c) =>
+            {
+                c.Response.ContentType = "text/plain";
+                await c.Response.WriteAsync("part-1;");
+                await c.Response.Body.FlushAsync();
+                await release.Task.WaitAsync(TimeSpan.FromSeconds(10));
+                await c.Response.WriteAsync("part-2;");
+                await c.Response.Body.FlushAsync();
+                await c.Response.WriteAsync("part-3");
+            });
+            app.MapMethods("/sized", ["GET", "HEAD"], () => Results.Text(new string('s', 1000)));
+        });
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address));
+        using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+
+        await client.SendAsync($"HEAD /sized HTTP/1.1\r\nHost: {edge.BaseAddress.Authority}\r\n\r\n");
+        var head = await client.ReadResponseAsync(head: true);
+        Assert.Equal(200, head.Status);
+        Assert.Equal("1000", head.Header("Content-Length"));
+
+        await client.SendAsync(Get(edge, "/chunked"));
+        var pending = client.ReadResponseAsync();
+        await Task.Delay(200);
+        Assert.False(pending.IsCompleted);
+        release.SetResult();
+        var chunked = await pending;
+        Assert.Equal("chunked", chunked.Header("Transfer-Encoding"));
+        Assert.Equal("part-1;part-2;part-3", chunked.Text);
+
+        await client.SendAsync(Get(edge, "/sized"));
+        Assert.Equal(1000, (await client.ReadResponseAsync()).Body.Length);
+        Assert.Equal(3, Metrics(edge).DirectProxyRequests);
+    }
+
+    [Fact]
+    public async Task ALargeBody_ToASlowReader_ArrivesWhole()
+    {
+        var payload = RandomNumberGenerator.GetBytes(6 * 1024 * 1024);
+        await using var upstream = await UpstreamTestServer.StartAsync(app => app.MapGet("/big", (HttpContext c) => Results.Bytes(payload, "application/octet-stream")));
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address));
+        using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port, receiveBuffer: 8 * 1024);
+
+        await client.SendAsync(Get(edge, "/big"));
+        var response = await client.ReadResponseAsync(pauseBetweenReads: TimeSpan.FromMilliseconds(1));
+        Assert.Equal(SHA256.HashData(payload), SHA256.HashData(response.Body));
+        Assert.Equal(1, Metrics(edge).DirectProxyRequests);
+    }
+
+    [Fact]
+    public async Task AnUnreachableUpstream_IsAnswered502_AndCounted()
+    {
+        using var reserved = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        reserved.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var closedPort = ((IPEndPoint)reserved.LocalEndPoint!).Port;
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(new Uri($"http://127.0.0.1:{closedPort}/")));
+        using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+
+        await client.SendAsync(Get(edge, "/anything"));
+        var response = await client.ReadResponseAsync();
+        Assert.Equal(502, response.Status);
+        Assert.Equal("close", response.Header("Connection"));
+        Assert.True(await client.ClosedByServerAsync());
+        Assert.Equal(1, Metrics(edge).DirectProxyFailures);
+    }
+
+    [Fact]
+    public async Task AnUpstreamSilentPastTheActivityTimeout_IsAnswered504()
+    {
+        await using var upstream = await UpstreamTestServer.StartAsync(app => app.MapGet("/slow", async () =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(4));
+            return Results.Text("late");
+        }));
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address, ("Edge:Proxy:ActivityTimeout", "00:00:01")));
+        using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+
+        await client.SendAsync(Get(edge, "/slow"));
+        Assert.Equal(504, (await client.ReadResponseAsync()).Status);
+        Assert.Equal(1, Metrics(edge).DirectProxyFailures);
+    }
+
+    [Fact]
+    public async Task AnUpstreamThatDropsAnIdleConnection_IsRetriedOnceOnAFreshOne()
+    {
+        // An upstream that answers one request per connection without saying it will close.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var accepted = 0;
+        using var stop = new CancellationTokenSource();
+        var server = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var socket = await listener.AcceptSocketAsync(stop.Token);
+                var n = Interlocked.Increment(ref accepted);
+                var buffer = new byte[8192];
+                var read = 0;
+                while (!Encoding.ASCII.GetString(buffer, 0, read).Contains("\r\n\r\n", StringComparison.Ordinal))
+                {
+                    read += await socket.ReceiveAsync(buffer.AsMemory(read), stop.Token);
+                }
+
+                var body = $"answer-{n}";
+                await socket.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\n\r\n{body}"), stop.Token);
+                await Task.Delay(50, stop.Token);
+            }
+        });
+        try
+        {
+            var address = new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/");
+            await using var edge = await EdgeTestHost.StartAsync(ProxyTo(address));
+            using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+            for (var i = 1; i <= 3; i++)
+            {
+                await client.SendAsync(Get(edge, "/r"));
+                var response = await client.ReadResponseAsync();
+                Assert.Equal(200, response.Status);
+                Assert.Equal($"answer-{i}", response.Text);
+                await Task.Delay(200);
+            }
+
+            Assert.Equal(0, Metrics(edge).DirectProxyFailures);
+            Assert.Equal(3, Metrics(edge).DirectProxyRequests);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            listener.Stop();
+            await Assert.ThrowsAnyAsync<Exception>(() => server);
+        }
+    }
+
+    [Fact]
+    public async Task PipelinedRequests_AreKestrels_AndAnsweredInOrder()
+    {
+        await using var upstream = await EchoUpstreamAsync();
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address));
+        using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+
+        await client.SendAsync(Get(edge, "/echo/p1") + Get(edge, "/echo/p2"));
+        Assert.Contains("/echo/p1", (await client.ReadResponseAsync()).Text, StringComparison.Ordinal);
+        Assert.Contains("/echo/p2", (await client.ReadResponseAsync()).Text, StringComparison.Ordinal);
+        Assert.Equal(0, Metrics(edge).DirectProxyRequests);
+    }
+
+    [Fact]
+    public async Task ConnectionClose_FromTheClient_IsHonoured_AndDirectOffForwardsThroughYarp()
+    {
+        await using var upstream = await EchoUpstreamAsync();
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address));
+        using (var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port))
+        {
+            await client.SendAsync(Get(edge, "/echo/bye", "Connection: close\r\n"));
+            var response = await client.ReadResponseAsync();
+            Assert.Equal(200, response.Status);
+            Assert.Equal("close", response.Header("Connection"));
+            Assert.True(await client.ClosedByServerAsync());
+            Assert.Equal(1, Metrics(edge).DirectProxyRequests);
+        }
+
+        await using var off = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address, ("Edge:Proxy:Direct", "false")));
+        using var viaYarp = await RawHttpConnection.ConnectAsync(off.BaseAddress.Port);
+        await viaYarp.SendAsync(Get(off, "/echo/yarp"));
+        Assert.Contains("/echo/yarp", (await viaYarp.ReadResponseAsync()).Text, StringComparison.Ordinal);
+        Assert.Equal(0, Metrics(off).DirectProxyRequests);
+    }
+}
