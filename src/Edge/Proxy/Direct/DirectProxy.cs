@@ -34,6 +34,7 @@ internal sealed partial class DirectProxy : IDisposable
         Enabled = proxy.Direct && Epoll.IsSupported && !options.Value.ResponseCompression.Enabled;
         _loopCount = proxy.DirectLoops > 0 ? proxy.DirectLoops : Math.Max(1, Environment.ProcessorCount / 4);
         KeepAliveTimeout = kestrel.Value.Limits.KeepAliveTimeout;
+        RequestHeadersTimeout = kestrel.Value.Limits.RequestHeadersTimeout;
         Match = _routes.Match;
         lifetime.ApplicationStopping.Register(Stop);
     }
@@ -44,6 +45,9 @@ internal sealed partial class DirectProxy : IDisposable
 
     /// <summary>Kestrel's keep-alive timeout: how long a connection may wait for its next request.</summary>
     public TimeSpan KeepAliveTimeout { get; }
+
+    /// <summary>Kestrel's limit for receiving a request head; a slower head is handed to Kestrel.</summary>
+    public TimeSpan RequestHeadersTimeout { get; }
 
     public Func<ReadOnlySpan<byte>, DirectRoute?> Match { get; }
 

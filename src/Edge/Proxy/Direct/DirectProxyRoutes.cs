@@ -12,7 +12,7 @@ namespace Edge.Proxy.Direct;
 /// Which request paths the direct proxy may forward itself: those that exactly one of the app's
 /// endpoints could match, when that endpoint is a YARP route the direct proxy forwards exactly as
 /// YARP would (path match only, no transforms, policies or timeouts of its own, one plain-HTTP
-/// destination at an IP address or <c>localhost</c>). Anything else, including every path that
+/// destination at an IP address). Anything else, including every path that
 /// an edge endpoint or a second route might also match, stays with ASP.NET routing and YARP.
 /// The table follows the endpoints as YARP's configuration reloads.
 /// </summary>
@@ -325,14 +325,13 @@ internal sealed class DirectDestination
     private static bool IsHttp11(Yarp.ReverseProxy.Forwarder.ForwarderRequestConfig request) =>
         request.Version is null || request.Version <= HttpVersion.Version11 || request.VersionPolicy is null or HttpVersionPolicy.RequestVersionOrLower;
 
+    /// <summary>
+    /// Only IP literals: a name (even <c>localhost</c>, which may be served on ::1 only) needs
+    /// resolving and trying each address in turn, which YARP's HttpClient does.
+    /// </summary>
     private static bool TryGetAddress(Uri address, out IPAddress ip)
     {
-        if (address.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6)
-        {
-            return IPAddress.TryParse(address.IdnHost, out ip!);
-        }
-
-        ip = IPAddress.Loopback;
-        return address.IsLoopback && string.Equals(address.Host, "localhost", StringComparison.OrdinalIgnoreCase);
+        ip = IPAddress.None;
+        return address.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6 && IPAddress.TryParse(address.IdnHost, out ip!);
     }
 }

@@ -34,6 +34,7 @@ internal sealed class ProxyConnection
     private bool _clientWritable = true;
     private bool _clientHangUp;
     private long _lastActivity;
+    private long _partialHeadSince;
     private byte[]? _clientAddress;
 
     // The request in flight.
@@ -128,7 +129,12 @@ internal sealed class ProxyConnection
         var idle = Stopwatch.GetElapsedTime(_lastActivity);
         if (_state == State.Reading)
         {
-            if (stopping || idle > _loop.Proxy.KeepAliveTimeout)
+            if (_partialHeadSince != 0 && Stopwatch.GetElapsedTime(_partialHeadSince) > _loop.Proxy.RequestHeadersTimeout)
+            {
+                // A head that trickles in: Kestrel answers it by its own rules (408).
+                HandToKestrel();
+            }
+            else if (stopping || idle > _loop.Proxy.KeepAliveTimeout)
             {
                 CloseClient();
             }
@@ -249,8 +255,15 @@ internal sealed class ProxyConnection
         {
             // Everything that arrived was looked at; the next bytes raise a new event.
             _clientReadable = false;
+            if (_partialHeadSince == 0)
+            {
+                _partialHeadSince = _loop.Now;
+            }
+
             return false;
         }
+
+        _partialHeadSince = 0;
 
         if (outcome == ProxyHeadResult.NotDirect || head.Route.Destination is not { } destination)
         {

@@ -33,6 +33,7 @@ internal sealed unsafe class ProxyEventLoop
     public ProxyEventLoop(DirectProxy proxy, int index)
     {
         _proxy = proxy;
+        Now = Stopwatch.GetTimestamp();
         _epoll = Epoll.Create();
         _thread = new Thread(Run) { IsBackground = true, Name = $"Edge proxy loop {index}" };
         _thread.Start();
@@ -46,7 +47,8 @@ internal sealed unsafe class ProxyEventLoop
     /// <summary>Where heads are written before they are sent.</summary>
     public byte[] HeadScratch { get; } = new byte[ProxyRequestHead.MaxHeadBytes + 4096];
 
-    public long Now => Stopwatch.GetTimestamp();
+    /// <summary>The time the current batch of events was taken (one clock read per batch).</summary>
+    public long Now { get; private set; }
 
     /// <summary>Takes a client connection (called from the accept path); its first bytes are already waiting.</summary>
     public bool Adopt(Socket client, Action<Socket> toKestrel)
@@ -120,10 +122,11 @@ internal sealed unsafe class ProxyEventLoop
     private void Run()
     {
         var events = stackalloc Epoll.Event[MaxEvents];
-        _lastTick = Now;
+        _lastTick = Now = Stopwatch.GetTimestamp();
         while (true)
         {
             var count = Epoll.Wait(_epoll, events, MaxEvents, TickMilliseconds);
+            Now = Stopwatch.GetTimestamp();
             for (var i = 0; i < count; i++)
             {
                 var flags = events[i].Events;

@@ -306,6 +306,39 @@ public sealed class DirectProxyTests
     }
 
     [Fact]
+    public async Task AHeadSentInPieces_IsForwardedOnceComplete()
+    {
+        await using var upstream = await EchoUpstreamAsync();
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address));
+        using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+
+        await client.SendAsync("GET /echo/pieces HTTP/1.1\r\nHo");
+        await Task.Delay(100);
+        await client.SendAsync($"st: {edge.BaseAddress.Authority}\r\nX-Custom: late\r\n");
+        await Task.Delay(100);
+        await client.SendAsync("\r\n");
+        var response = await client.ReadResponseAsync();
+        Assert.Equal(200, response.Status);
+        Assert.Contains("late", response.Text, StringComparison.Ordinal);
+        Assert.Equal(1, Metrics(edge).DirectProxyRequests);
+    }
+
+    [Fact]
+    public async Task ADestinationNamedByHostName_IsLeftToYarp()
+    {
+        await using var upstream = await EchoUpstreamAsync();
+        var byName = new UriBuilder(upstream.Address) { Host = "localhost" }.Uri;
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(byName));
+        using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+
+        await client.SendAsync(Get(edge, "/echo/named"));
+        var response = await client.ReadResponseAsync();
+        Assert.Equal(200, response.Status);
+        Assert.Contains("/echo/named", response.Text, StringComparison.Ordinal);
+        Assert.Equal(0, Metrics(edge).DirectProxyRequests);
+    }
+
+    [Fact]
     public async Task PipelinedRequests_AreKestrels_AndAnsweredInOrder()
     {
         await using var upstream = await EchoUpstreamAsync();
