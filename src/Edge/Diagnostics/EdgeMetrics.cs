@@ -112,5 +112,7 @@ internal sealed class EdgeMetrics
         recordsDuplicate = RecordsDuplicate,
         eventsPublished = EventsPublished,
         publishRejected = PublishRejected,
+        directProxyRequests = DirectProxyRequests,
+        directProxyFailures = DirectProxyFailures,
     };
 }
