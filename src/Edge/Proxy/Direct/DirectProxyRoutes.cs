@@ -64,7 +64,7 @@ internal sealed class DirectProxyRoutes
                 return built;
             }
 
-            _subscription ??= ChangeToken.OnChange(_endpoints.GetChangeToken, () => Volatile.Write(ref _candidates, null));
+            _subscription ??= ChangeToken.OnChange(_endpoints.GetChangeToken, Invalidate);
             var candidates = new List<Candidate>();
             foreach (var endpoint in _endpoints.Endpoints)
             {
@@ -77,6 +77,15 @@ internal sealed class DirectProxyRoutes
             var result = candidates.ToArray();
             Volatile.Write(ref _candidates, result);
             return result;
+        }
+    }
+
+    /// <summary>Under the lock, so a table being built from the old endpoints is never published after the change.</summary>
+    private void Invalidate()
+    {
+        lock (_gate)
+        {
+            Volatile.Write(ref _candidates, null);
         }
     }
 

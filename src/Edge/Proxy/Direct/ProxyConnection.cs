@@ -103,16 +103,24 @@ internal sealed class ProxyConnection
         }
 
         const uint readable = Epoll.In | Epoll.Hup | Epoll.RdHup | Epoll.Err;
+        const uint hangUp = Epoll.RdHup | Epoll.Hup | Epoll.Err;
         if (upstream is null)
         {
             _clientReadable |= (events & readable) != 0;
             _clientWritable |= (events & Epoll.Out) != 0;
-            _clientHangUp |= (events & (Epoll.RdHup | Epoll.Hup | Epoll.Err)) != 0;
+            _clientHangUp |= (events & hangUp) != 0;
+            if ((events & hangUp) != 0 && _state != State.Reading)
+            {
+                // The client went away mid-request: as Kestrel aborts the request (and YARP the upstream one).
+                Abort();
+                return;
+            }
         }
         else if (ReferenceEquals(upstream, _upstream))
         {
             upstream.Readable |= (events & readable) != 0;
             upstream.Writable |= (events & (Epoll.Out | Epoll.Err | Epoll.Hup)) != 0;
+            upstream.HangUp |= (events & hangUp) != 0;
         }
 
         Drive();
@@ -379,9 +387,9 @@ internal sealed class ProxyConnection
             return true;
         }
 
-        if (received < buffer.Length)
+        if (received < buffer.Length && !upstream.HangUp)
         {
-            // Drained: more bytes raise a new event.
+            // Drained: more bytes raise a new event (an end already reported raises none, so it is read next).
             upstream.Readable = false;
         }
 
@@ -458,7 +466,15 @@ internal sealed class ProxyConnection
                 return;
             }
 
-            var closeClient = !head.IsInterim && (_closeClient || head.Framing == ResponseFraming.UntilClose || _loop.Proxy.Stopping);
+            if (head.IsInterim)
+            {
+                // HttpClient (so YARP) passes no 1xx head on: neither does this path.
+                bytes = bytes[head.HeadLength..];
+                _interimHeads++;
+                continue;
+            }
+
+            var closeClient = _closeClient || head.Framing == ResponseFraming.UntilClose || _loop.Proxy.Stopping;
             var length = head.WriteClientHead(bytes, output.AsSpan(written), closeClient);
             if (length < 0)
             {
@@ -466,13 +482,10 @@ internal sealed class ProxyConnection
                 return;
             }
 
+            // The client gets this edge's HTTP version, as from YARP behind Kestrel (RFC 9112 §2.5).
+            output[written + 7] = (byte)'1';
             written += length;
             bytes = bytes[head.HeadLength..];
-            if (head.IsInterim)
-            {
-                _interimHeads++;
-                continue;
-            }
 
             _headDone = true;
             _response = head;

@@ -44,8 +44,12 @@ internal sealed unsafe class ProxyEventLoop
     /// <summary>Bytes read from sockets land here first; the loop is single-threaded, so one buffer serves every connection.</summary>
     public byte[] Scratch { get; } = new byte[64 * 1024];
 
-    /// <summary>Where heads are written before they are sent.</summary>
-    public byte[] HeadScratch { get; } = new byte[ProxyRequestHead.MaxHeadBytes + 4096];
+    /// <summary>
+    /// Where response heads are written before they are sent: at most the bytes they were read from
+    /// (a kept partial head, under <see cref="UpstreamResponseHead.MaxHeadBytes"/>, plus one read),
+    /// and a <c>Connection: close</c> line.
+    /// </summary>
+    public byte[] HeadScratch { get; } = new byte[UpstreamResponseHead.MaxHeadBytes + (64 * 1024) + 4096];
 
     /// <summary>The time the current batch of events was taken (one clock read per batch).</summary>
     public long Now { get; private set; }

@@ -182,14 +182,15 @@ internal readonly struct ProxyRequestHead
         foreach (var b in target)
         {
             // Percent-escapes need decoding to match routes, and spaces mean a malformed line: Kestrel judges both.
-            if (b is <= 0x20 or >= 0x7F or (byte)'%' or (byte)'#' or (byte)'\\')
+            // YARP sends the characters Uri escapes ("<>^`{|} anywhere, [] in the path) escaped: it forwards those.
+            if (b is <= 0x20 or >= 0x7F or (byte)'%' or (byte)'#' or (byte)'\\' or (byte)'"' or (byte)'<' or (byte)'>' or (byte)'^' or (byte)'`' or (byte)'{' or (byte)'|' or (byte)'}')
             {
                 return false;
             }
         }
 
         var path = target[..pathLength];
-        return path.IndexOf("//"u8) < 0 && path.IndexOf("/."u8) < 0;
+        return path.IndexOf("//"u8) < 0 && path.IndexOf("/."u8) < 0 && path.IndexOfAny((byte)'[', (byte)']') < 0;
     }
 
     private static bool TryReadHeaders(ReadOnlySpan<byte> buffer, int start, int end, out Range host, out bool close)
@@ -292,13 +293,18 @@ internal readonly struct ProxyRequestHead
         || Ascii.EqualsIgnoreCase(name, "HTTP2-Settings"u8)
         || Ascii.EqualsIgnoreCase(name, "TE"u8);
 
-    /// <summary>Headers not sent upstream: hop-by-hop ones, the client's Host, and the X-Forwarded-* this edge sets.</summary>
+    /// <summary>
+    /// Headers not sent upstream: hop-by-hop ones and the others YARP never forwards, the client's Host,
+    /// and <c>Forwarded</c> and the X-Forwarded-* that YARP's default transforms remove or set.
+    /// </summary>
     private static bool IsDropped(ReadOnlySpan<byte> name) =>
         Ascii.EqualsIgnoreCase(name, "Host"u8)
         || Ascii.EqualsIgnoreCase(name, "Connection"u8)
         || Ascii.EqualsIgnoreCase(name, "Keep-Alive"u8)
         || Ascii.EqualsIgnoreCase(name, "Proxy-Connection"u8)
         || Ascii.EqualsIgnoreCase(name, "Content-Length"u8)
+        || UpstreamResponseHead.IsNeverForwarded(name)
+        || Ascii.EqualsIgnoreCase(name, "Forwarded"u8)
         || Ascii.EqualsIgnoreCase(name, "X-Forwarded-For"u8)
         || Ascii.EqualsIgnoreCase(name, "X-Forwarded-Proto"u8)
         || Ascii.EqualsIgnoreCase(name, "X-Forwarded-Host"u8)

@@ -35,6 +35,9 @@ internal sealed class UpstreamConnection
 
     public bool Writable { get; set; }
 
+    /// <summary>The upstream closed (or reset) its side: once its bytes are read, the next read returns the end.</summary>
+    public bool HangUp { get; set; }
+
     public bool Closed { get; private set; }
 
     /// <summary>It carried a request before: the upstream may have closed it meanwhile, so a request that fails on it before any answer is sent again on a new connection.</summary>

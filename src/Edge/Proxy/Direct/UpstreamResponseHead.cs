@@ -142,7 +142,8 @@ internal readonly struct UpstreamResponseHead
     /// <summary>
     /// Copies the head (<c>buffer[..HeadLength]</c>) to <paramref name="destination"/> as the client should get it:
     /// the status line and every other header line verbatim and in order, without the hop-by-hop lines (Connection,
-    /// Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade and every header a Connection token names) and without
+    /// Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade and every header a Connection token names), without the
+    /// headers YARP never forwards (<see cref="IsNeverForwarded"/>) and without
     /// Content-Length when Transfer-Encoding came too. Transfer-Encoding is kept: a chunked body is forwarded verbatim.
     /// <paramref name="destination"/> must not overlap <paramref name="buffer"/>.
     /// </summary>
@@ -526,13 +527,31 @@ internal readonly struct UpstreamResponseHead
         return !text.IsEmpty;
     }
 
+    /// <summary>
+    /// The headers YARP forwards in neither direction besides the hop-by-hop ones
+    /// (<c>RequestUtilities</c>' exclusion list): proxy authentication and features, <c>Alt-Svc</c>
+    /// (the upstream's alternative services are not the edge's), and a few connection-level ones.
+    /// </summary>
+    internal static bool IsNeverForwarded(ReadOnlySpan<byte> name) =>
+        Ascii.EqualsIgnoreCase(name, "Proxy-Authenticate"u8)
+        || Ascii.EqualsIgnoreCase(name, "Proxy-Authentication-Info"u8)
+        || Ascii.EqualsIgnoreCase(name, "Proxy-Authorization"u8)
+        || Ascii.EqualsIgnoreCase(name, "Proxy-Features"u8)
+        || Ascii.EqualsIgnoreCase(name, "Proxy-Instruction"u8)
+        || Ascii.EqualsIgnoreCase(name, "Security-Scheme"u8)
+        || Ascii.EqualsIgnoreCase(name, "ALPN"u8)
+        || Ascii.EqualsIgnoreCase(name, "Close"u8)
+        || Ascii.EqualsIgnoreCase(name, "Alt-Svc"u8)
+        || Ascii.EqualsIgnoreCase(name, "Upgrade-Insecure-Requests"u8);
+
     private static bool IsHopByHop(ReadOnlySpan<byte> name) =>
         Ascii.EqualsIgnoreCase(name, "Connection"u8)
         || Ascii.EqualsIgnoreCase(name, "Keep-Alive"u8)
         || Ascii.EqualsIgnoreCase(name, "Proxy-Connection"u8)
         || Ascii.EqualsIgnoreCase(name, "TE"u8)
         || Ascii.EqualsIgnoreCase(name, "Trailer"u8)
-        || Ascii.EqualsIgnoreCase(name, "Upgrade"u8);
+        || Ascii.EqualsIgnoreCase(name, "Upgrade"u8)
+        || IsNeverForwarded(name);
 
     /// <summary>Whether a token of any Connection line in <paramref name="fields"/> (validated field lines, each ending in CRLF) names this header.</summary>
     private static bool IsNamedByConnection(ReadOnlySpan<byte> name, ReadOnlySpan<byte> fields)

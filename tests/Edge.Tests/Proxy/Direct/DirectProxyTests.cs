@@ -8,6 +8,7 @@ using Edge.Testing;
 using Edge.Tests.Functional;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
@@ -352,6 +353,153 @@ public sealed class DirectProxyTests
     }
 
     [Fact]
+    public async Task ACloseDelimitedResponse_WrittenAndClosedAtOnce_EndsWhenTheUpstreamCloses()
+    {
+        // The body and the upstream's FIN often arrive together, reported by one edge-triggered
+        // event; a few rounds make sure that case comes up.
+        await using var upstream = await RawUpstream.StartAsync("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil-close body"u8.ToArray());
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address));
+        for (var i = 0; i < 10; i++)
+        {
+            using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+            await client.SendAsync(Get(edge, "/close-delimited"));
+            var response = await client.ReadResponseAsync();
+            Assert.Equal(200, response.Status);
+            Assert.Equal("close", response.Header("Connection"));
+            Assert.Equal("until-close body", response.Text);
+        }
+
+        Assert.Equal(10, Metrics(edge).DirectProxyRequests);
+    }
+
+    [Fact]
+    public async Task InterimHeads_AreNotPassedOn_AndAnHttp10Answer_ReachesTheClientAsHttp11()
+    {
+        await using var upstream = await RawUpstream.StartAsync("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello"u8.ToArray());
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address));
+        using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+
+        await client.SendAsync(Get(edge, "/hints"));
+        var response = await client.ReadResponseAsync();
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", response.Head, StringComparison.Ordinal);
+        Assert.DoesNotContain("Link:", response.Head, StringComparison.Ordinal);
+        Assert.Equal("hello", response.Text);
+        Assert.Equal(1, Metrics(edge).DirectProxyRequests);
+    }
+
+    [Fact]
+    public async Task AnAnswerlessUpstreamClose_IsAnswered502_WithoutWaitingForTheActivityTimeout()
+    {
+        await using var upstream = await RawUpstream.StartAsync("HTTP/1.1 200 OK\r\nContent-Le"u8.ToArray());
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address));
+        for (var i = 0; i < 10; i++)
+        {
+            using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+            await client.SendAsync(Get(edge, "/cut-head"));
+            Assert.Equal(502, (await client.ReadResponseAsync()).Status);
+        }
+
+        Assert.Equal(10, Metrics(edge).DirectProxyFailures);
+    }
+
+    [Fact]
+    public async Task AClientThatGoesAwayMidResponse_ReleasesTheUpstreamRequest_AsKestrelAndYarpDo()
+    {
+        var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = await UpstreamTestServer.StartAsync(app => app.MapGet("/quiet", async (HttpContext c) =>
+        {
+            c.Response.ContentType = "text/event-stream";
+            await c.Response.WriteAsync("data: start\n\n");
+            await c.Response.Body.FlushAsync();
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(30), c.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                aborted.TrySetResult();
+            }
+        }));
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address));
+        using (var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port))
+        {
+            await client.SendAsync(Get(edge, "/quiet"));
+            Assert.Contains("text/event-stream", await client.ReadHeadOnlyAsync(), StringComparison.Ordinal);
+        }
+
+        await aborted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, Metrics(edge).DirectProxyRequests);
+    }
+
+    [Fact]
+    public async Task AResponseHeadOf24KB_IsForwarded_AsYarpForwardsHeadsUpTo64KB()
+    {
+        var big = new string('v', 24 * 1024);
+        await using var upstream = await UpstreamTestServer.StartAsync(app => app.MapGet("/big-head", (HttpContext c) =>
+        {
+            c.Response.Headers["X-Big"] = big;
+            return "small body";
+        }));
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address));
+        using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+
+        await client.SendAsync(Get(edge, "/big-head"));
+        var response = await client.ReadResponseAsync();
+        Assert.Equal(200, response.Status);
+        Assert.Equal(big, response.Header("X-Big"));
+        Assert.Equal("small body", response.Text);
+        Assert.Equal(1, Metrics(edge).DirectProxyRequests);
+        Assert.Equal(0, Metrics(edge).DirectProxyFailures);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task HeadersYarpDropsOrReplaces_AreDroppedOrReplaced_InBothDirections(bool direct)
+    {
+        string[] dropped = ["Proxy-Authorization", "Proxy-Authenticate", "Proxy-Authentication-Info", "Proxy-Features", "Proxy-Instruction", "Security-Scheme", "ALPN", "Close", "Alt-Svc", "Upgrade-Insecure-Requests"];
+        await using var upstream = await UpstreamTestServer.StartAsync(app => app.MapGet("/headers", (HttpContext c) =>
+        {
+            foreach (var name in dropped)
+            {
+                c.Response.Headers[name] = "from-upstream";
+            }
+
+            c.Response.Headers["X-Kept"] = "from-upstream";
+            return string.Join("\n", c.Request.Headers.Select(h => h.Key + ": " + h.Value.ToString()));
+        }));
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address, ("Edge:Proxy:Direct", direct ? "true" : "false")));
+        using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+
+        var extra = string.Concat(dropped.Select(name => name + ": from-client\r\n")) + "Forwarded: for=10.9.9.9\r\nX-Kept: from-client\r\n";
+        await client.SendAsync(Get(edge, "/headers", extra));
+        var response = await client.ReadResponseAsync();
+        Assert.Equal(200, response.Status);
+        var seen = response.Text.Split('\n').Select(line => line[..line.IndexOf(':', StringComparison.Ordinal)]).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        Assert.Contains("X-Kept", seen);
+        Assert.Empty(seen.Intersect([.. dropped, "Forwarded"], StringComparer.OrdinalIgnoreCase));
+        Assert.Equal("from-upstream", response.Header("X-Kept"));
+        Assert.Empty(response.Headers.Select(h => h.Key).Intersect(dropped, StringComparer.OrdinalIgnoreCase));
+        Assert.Equal(direct ? 1 : 0, Metrics(edge).DirectProxyRequests);
+    }
+
+    [Theory]
+    [InlineData("/echo/a{b}?q=x|y", "/echo/a%7Bb%7D?q=x%7Cy")]
+    [InlineData("/echo/a[1]?q=[2]^", "/echo/a%5B1%5D?q=[2]%5E")]
+    [InlineData("/echo/a?q=\"<x>`", "/echo/a?q=%22%3Cx%3E%60")]
+    public async Task ATargetYarpWouldEscape_ReachesTheUpstreamEscaped(string target, string upstreamTarget)
+    {
+        await using var upstream = await UpstreamTestServer.StartAsync(app => app.MapGet("/echo/{**rest}", (HttpContext c) => c.Features.Get<IHttpRequestFeature>()!.RawTarget));
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address));
+        using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+
+        await client.SendAsync(Get(edge, target));
+        var response = await client.ReadResponseAsync();
+        Assert.Equal(200, response.Status);
+        Assert.Equal(upstreamTarget, response.Text);
+    }
+
+    [Fact]
     public async Task ConnectionClose_FromTheClient_IsHonoured_AndDirectOffForwardsThroughYarp()
     {
         await using var upstream = await EchoUpstreamAsync();
@@ -371,5 +519,69 @@ public sealed class DirectProxyTests
         await viaYarp.SendAsync(Get(off, "/echo/yarp"));
         Assert.Contains("/echo/yarp", (await viaYarp.ReadResponseAsync()).Text, StringComparison.Ordinal);
         Assert.Equal(0, Metrics(off).DirectProxyRequests);
+    }
+}
+
+/// <summary>An upstream that answers every connection with fixed bytes, written at once, and closes it.</summary>
+internal sealed class RawUpstream : IAsyncDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _serving;
+
+    private RawUpstream(TcpListener listener, byte[] answer)
+    {
+        _listener = listener;
+        _serving = ServeAsync(answer);
+    }
+
+    public Uri Address => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
+
+    public static Task<RawUpstream> StartAsync(byte[] answer)
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return Task.FromResult(new RawUpstream(listener, answer));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        try
+        {
+            await _serving.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (SocketException)
+        {
+        }
+
+        _stop.Dispose();
+    }
+
+    private async Task ServeAsync(byte[] answer)
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            using var socket = await _listener.AcceptSocketAsync(_stop.Token);
+            var buffer = new byte[8192];
+            var read = 0;
+            while (buffer.AsSpan(0, read).IndexOf("\r\n\r\n"u8) < 0)
+            {
+                var n = await socket.ReceiveAsync(buffer.AsMemory(read), _stop.Token);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                read += n;
+            }
+
+            await socket.SendAsync(answer, _stop.Token);
+            socket.Shutdown(SocketShutdown.Both);
+        }
     }
 }

@@ -321,7 +321,9 @@ public sealed class UpstreamResponseHeadTests
             + "X-Kept:a\r\n"
             + "Cache-Control: no-cache\r\n"
             + "Connection-Id: 7\r\n"
+            + "Upgrade-Id: 1\r\n"
             + "Upgrade-Insecure-Requests: 1\r\n"
+            + "Alt-Svc: h3=\":443\"\r\n"
             + "\r\n"
             + "5\r\nhello\r\n0\r\n\r\n";
 
@@ -332,7 +334,7 @@ public sealed class UpstreamResponseHeadTests
             + "X-Kept:a\r\n"
             + "Cache-Control: no-cache\r\n"
             + "Connection-Id: 7\r\n"
-            + "Upgrade-Insecure-Requests: 1\r\n"
+            + "Upgrade-Id: 1\r\n"
             + "\r\n",
             WriteClientHead(text, closeClient: false));
     }
