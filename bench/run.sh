@@ -18,6 +18,7 @@
 #   --max S,K --max-rates r1,r2,...   stepped fan-out until lost>0 or p99>=100 ms (1000,1; 20,35,50,70,100,140,200,280,400,560,800)
 #   --storm S,K,R --cuts C            reconnect storm (1000,10,100; 3 cuts in --storm-seconds 20)
 #   --wrk "-t1 -c64 -d10"             threads, connections, seconds for wrk
+#   --wrk-rounds N                    wrk rounds per target, alternating targets; the table takes the medians (3)
 #   --large N --edge-processes P      also hold N streams on P edge processes sharing the port with
 #                                     --Edge:ReusePort=true (and nchan with enough workers); needs
 #                                     the edge's ReusePort support and, for fan-out, a shared broker
@@ -34,7 +35,7 @@ hold=10000; hold_ch=100
 fa="1000,1,35"; fb="10000,100,350"; seconds=20
 maxsc="1000,1"; maxrates="20,35,50,70,100,140,200,280,400,560,800"; max_seconds=10
 storm="1000,10,100"; cuts=3; storm_seconds=20
-wrk_t=1; wrk_c=64; wrk_d=10
+wrk_t=1; wrk_c=64; wrk_d=10; wrk_rounds=3
 large=0; edge_procs=1; edge_args=""
 warm=3; settle=3; holdsec=5
 while (( $# )); do
@@ -42,7 +43,7 @@ while (( $# )); do
     --quick) quick=1
       hold=1000; hold_ch=10; fa="200,1,20"; fb="500,10,50"; seconds=3
       maxsc="200,1"; maxrates="20,60,180"; max_seconds=3
-      storm="200,10,50"; cuts=1; storm_seconds=5; wrk_d=3; warm=1; settle=1; holdsec=1 ;;
+      storm="200,10,50"; cuts=1; storm_seconds=5; wrk_d=3; wrk_rounds=1; warm=1; settle=1; holdsec=1 ;;
     --targets) targets=$2; shift ;;
     --no-proxy) proxy=0 ;;
     --skip-build) build=0 ;;
@@ -58,6 +59,7 @@ while (( $# )); do
     --cuts) cuts=$2; shift ;;
     --storm-seconds) storm_seconds=$2; shift ;;
     --wrk) read -r wrk_t wrk_c wrk_d <<<"$(echo "$2" | tr -d 'tcd-')"; shift ;;
+    --wrk-rounds) wrk_rounds=$2; shift ;;
     --large) large=$2; shift ;;
     --edge-processes) edge_procs=$2; shift ;;
     --edge-args) edge_args=$2; shift ;;
@@ -157,12 +159,12 @@ for t in "${tlist[@]:+${tlist[@]}}"; do
 done
 
 if (( proxy )); then
-  log "=== proxy (wrk -t$wrk_t -c$wrk_c -d${wrk_d}s)"
+  log "=== proxy (wrk -t$wrk_t -c$wrk_c -d${wrk_d}s, $wrk_rounds alternating round(s), medians)"
   bash bench/peers/nginx-proxy.sh start
   start_edges 1
   # a short warm-up of each path, not recorded
   for u in "http://127.0.0.1:$EDGE_PORT/proxy-test" "http://127.0.0.1:18091/proxy-test"; do wrk -t1 -c8 -d2s "$u" >/dev/null 2>&1 || true; done
-  bench proxy --label proxy --threads "$wrk_t" --connections "$wrk_c" --duration "$wrk_d" \
+  bench proxy --label proxy --threads "$wrk_t" --connections "$wrk_c" --duration "$wrk_d" --rounds "$wrk_rounds" \
     --urls "upstream=http://127.0.0.1:18090/proxy-test,nginx=http://127.0.0.1:18091/proxy-test,edge=http://127.0.0.1:$EDGE_PORT/proxy-test"
   stop_edges
   bash bench/peers/nginx-proxy.sh stop

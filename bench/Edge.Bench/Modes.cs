@@ -370,18 +370,23 @@ internal static partial class Modes
     }
 
     // ---------------------------------------------------------------- proxy
+    /// <summary>
+    /// wrk against each URL in turn, <c>--rounds</c> times over (the targets alternate, so a
+    /// quiet or busy moment of the machine falls on all of them); one line per target with the
+    /// median round's requests/s and p99, and every round's figures beside them.
+    /// </summary>
     public static async Task<int> ProxyAsync(Options o)
     {
         var urls = o.Str("urls", "edge=http://127.0.0.1:18080/proxy-test");
         var threads = o.Int("threads", 1);
         var conns = o.Int("connections", 64);
         var duration = o.Int("duration", 10);
+        var rounds = Math.Clamp(o.Int("rounds", 1), 1, 9);
         var pids = o.Pids("pid");
-        var exit = 0;
+        var targets = new List<(string Name, string Url)>();
         foreach (var pair in urls.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var eq = pair.IndexOf('=', StringComparison.Ordinal);
-            var name = pair[..eq];
             var url = pair[(eq + 1)..];
             var host = new Uri(url).Host;
             if (host is not ("127.0.0.1" or "localhost") && !host.StartsWith("127.", StringComparison.Ordinal))
@@ -389,47 +394,89 @@ internal static partial class Modes
                 throw new ArgumentException("only loopback URLs");
             }
 
-            var psi = new ProcessStartInfo("wrk") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[] { $"-t{threads}", $"-c{conns}", $"-d{duration}s", "--latency", url })
-            {
-                psi.ArgumentList.Add(a);
-            }
+            targets.Add((pair[..eq], url));
+        }
 
-            var cpu0 = ProcStats.CpuSeconds(pids);
-            using var p = Process.Start(psi) ?? throw new InvalidOperationException("wrk did not start");
-            var outText = await p.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
-            await p.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(duration + 60)).Token).ConfigureAwait(false);
-            var cpu1 = ProcStats.CpuSeconds(pids);
-            var rps = Num(RpsRegex().Match(outText));
-            double Pct(string pct)
+        var results = targets.ToDictionary(t => t.Name, _ => new List<WrkRound>());
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var (name, url) in targets)
             {
-                var m = Regex.Match(outText, @"^\s*" + Regex.Escape(pct) + @"%\s+([\d.]+)(us|ms|s)\s*$", RegexOptions.Multiline);
-                return m.Success ? Ms(m) : double.NaN;
+                results[name].Add(await RunWrkAsync(url, threads, conns, duration, pids).ConfigureAwait(false));
             }
+        }
 
-            var non2xx = Num(Non2xxRegex().Match(outText));
-            var sockErr = SocketErrRegex().Match(outText);
-            var requests = Num(RequestsRegex().Match(outText));
-            var ok = double.IsFinite(rps) && rps > 0 && !(non2xx > 0);
+        var exit = 0;
+        foreach (var (name, url) in targets)
+        {
+            var all = results[name];
+            var rps = Median(all.Select(r => r.Rps));
+            var p50 = Median(all.Select(r => r.P50));
+            var p90 = Median(all.Select(r => r.P90));
+            var p99 = Median(all.Select(r => r.P99));
+            var non2xx = all.Sum(r => double.IsFinite(r.Non2xx) ? r.Non2xx : 0);
+            var ok = all.All(r => double.IsFinite(r.Rps) && r.Rps > 0) && non2xx == 0;
             exit |= ok ? 0 : 1;
             Emit(o, new()
             {
                 ["mode"] = "proxy",
                 ["target"] = name,
                 ["url"] = url,
-                ["params"] = $"wrk -t{threads} -c{conns} -d{duration}s --latency",
-                ["requests"] = R(requests, 0),
+                ["params"] = $"wrk -t{threads} -c{conns} -d{duration}s --latency" + (rounds > 1 ? $", median of {rounds} alternating rounds" : ""),
+                ["requests"] = R(all.Sum(r => double.IsFinite(r.Requests) ? r.Requests : 0), 0),
                 ["rps"] = R(rps, 0),
-                ["p50_ms"] = R(Pct("50")),
-                ["p90_ms"] = R(Pct("90")),
-                ["p99_ms"] = R(Pct("99")),
-                ["non_2xx"] = double.IsFinite(non2xx) ? non2xx : 0,
-                ["socket_errors"] = sockErr.Success ? sockErr.Value : "",
-                ["server_cpu_s"] = pids.Count > 0 ? R(cpu1 - cpu0, 2) : null,
-            }, $"| proxy | {name} | {F(rps, 0)} req/s | p50 {F(Pct("50"), 2)} p99 {F(Pct("99"), 2)} ms | non-2xx {(double.IsFinite(non2xx) ? non2xx : 0)} |");
+                ["p50_ms"] = R(p50),
+                ["p90_ms"] = R(p90),
+                ["p99_ms"] = R(p99),
+                ["rounds_rps"] = all.Select(r => R(r.Rps, 0)).ToArray(),
+                ["rounds_p99_ms"] = all.Select(r => R(r.P99)).ToArray(),
+                ["non_2xx"] = non2xx,
+                ["socket_errors"] = string.Join("; ", all.Select(r => r.SocketErrors).Where(e => e.Length > 0)),
+                ["server_cpu_s"] = pids.Count > 0 ? R(all.Sum(r => r.ServerCpu), 2) : null,
+            }, $"| proxy | {name} | {F(rps, 0)} req/s | p50 {F(p50, 2)} p99 {F(p99, 2)} ms | rounds {string.Join(" / ", all.Select(r => $"{F(r.Rps, 0)} @ {F(r.P99, 2)}"))} | non-2xx {non2xx} |");
         }
 
         return exit;
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Where(double.IsFinite).Order().ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private sealed record WrkRound(double Rps, double P50, double P90, double P99, double Non2xx, double Requests, string SocketErrors, double ServerCpu);
+
+    private static async Task<WrkRound> RunWrkAsync(string url, int threads, int conns, int duration, IReadOnlyList<int> pids)
+    {
+        var psi = new ProcessStartInfo("wrk") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { $"-t{threads}", $"-c{conns}", $"-d{duration}s", "--latency", url })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        var cpu0 = ProcStats.CpuSeconds(pids);
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException("wrk did not start");
+        var outText = await p.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(duration + 60));
+        await p.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+        var cpu1 = ProcStats.CpuSeconds(pids);
+        double Pct(string pct)
+        {
+            var m = Regex.Match(outText, @"^\s*" + Regex.Escape(pct) + @"%\s+([\d.]+)(us|ms|s)\s*$", RegexOptions.Multiline);
+            return m.Success ? Ms(m) : double.NaN;
+        }
+
+        var sockErr = SocketErrRegex().Match(outText);
+        return new WrkRound(
+            Num(RpsRegex().Match(outText)),
+            Pct("50"),
+            Pct("90"),
+            Pct("99"),
+            Num(Non2xxRegex().Match(outText)),
+            Num(RequestsRegex().Match(outText)),
+            sockErr.Success ? sockErr.Value : "",
+            cpu1 - cpu0);
     }
 
     private static double Num(Match m) => m.Success ? double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : double.NaN;
