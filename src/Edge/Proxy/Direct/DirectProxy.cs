@@ -94,7 +94,32 @@ internal sealed partial class DirectProxy : IDisposable
         }
     }
 
-    public void Dispose() => Stop();
+    public void Dispose() => Abort();
+
+    /// <summary>Cuts every connection (the host's shutdown timeout has passed).</summary>
+    public void Abort()
+    {
+        _stopping = true;
+        if (_loops is { } loops)
+        {
+            foreach (var loop in loops)
+            {
+                loop.Abort();
+            }
+        }
+    }
+
+    /// <summary>
+    /// After <see cref="Stop"/>: completes once every request in flight has been answered (idle
+    /// connections are closed at once, busy ones after their response), as Kestrel drains its own.
+    /// </summary>
+    public Task WhenDrained()
+    {
+        lock (_gate)
+        {
+            return _loops is { } loops ? Task.WhenAll(loops.Select(l => l.Exited)) : Task.CompletedTask;
+        }
+    }
 
     public void Forwarding() => _metrics.DirectProxyRequest();
 

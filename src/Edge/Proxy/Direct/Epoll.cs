@@ -16,6 +16,7 @@ internal static unsafe partial class Epoll
     private const int CtlDel = 2;
     private const int CloExec = 0x80000;
     private const int Interrupted = 4;
+    private const int EventFdNonBlock = 0x800;
 
     /// <summary>Whether this process can run the event loops: Linux on x64, whose epoll_event is packed (12 bytes).</summary>
     public static bool IsSupported => OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64;
@@ -58,6 +59,30 @@ internal static unsafe partial class Epoll
 
     public static void Close(int fd) => _ = close(fd);
 
+    /// <summary>An eventfd (non-blocking) another thread can <see cref="Signal"/> to wake a wait.</summary>
+    public static int CreateWakeUp()
+    {
+        var fd = eventfd(0, EventFdNonBlock | CloExec);
+        if (fd < 0)
+        {
+            throw new InvalidOperationException($"eventfd failed (errno {Marshal.GetLastPInvokeError()}).");
+        }
+
+        return fd;
+    }
+
+    public static void Signal(int wakeUp)
+    {
+        var one = 1UL;
+        _ = write(wakeUp, &one, sizeof(ulong));
+    }
+
+    public static void Drain(int wakeUp)
+    {
+        ulong value;
+        _ = read(wakeUp, &value, sizeof(ulong));
+    }
+
     [StructLayout(LayoutKind.Explicit, Size = 12)]
     public struct Event
     {
@@ -79,4 +104,13 @@ internal static unsafe partial class Epoll
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int eventfd(uint initval, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint write(int fd, void* buffer, nuint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint read(int fd, void* buffer, nuint count);
 }

@@ -29,7 +29,6 @@ internal sealed class ProxyConnection
     private readonly GCHandle _handle;
     private readonly Action<Socket> _toKestrel;
     private State _state = State.Reading;
-    private bool _tracked;
     private bool _clientReadable;
     private bool _clientWritable = true;
     private bool _clientHangUp;
@@ -94,12 +93,6 @@ internal sealed class ProxyConnection
         if (_state == State.Closed)
         {
             return;
-        }
-
-        if (!_tracked)
-        {
-            _tracked = true;
-            _loop.Track(this);
         }
 
         const uint readable = Epoll.In | Epoll.Hup | Epoll.RdHup | Epoll.Err;

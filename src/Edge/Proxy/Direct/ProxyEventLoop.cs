@@ -22,19 +22,28 @@ internal sealed unsafe class ProxyEventLoop
     private const int MaxIdleUpstreamsPerDestination = 512;
 
     private readonly int _epoll;
+    private readonly int _wakeUp;
+    // Guards the descriptors' lifetime against Adopt and Stop from other threads.
+    private readonly Lock _wakeUpGate = new();
+    private bool _wakeUpClosed;
     private readonly DirectProxy _proxy;
     private readonly Thread _thread;
     private readonly List<ProxyConnection> _connections = [];
+    private readonly System.Collections.Concurrent.ConcurrentQueue<ProxyConnection> _adopted = new();
     private readonly Dictionary<IPEndPoint, Stack<UpstreamConnection>> _idle = [];
     private readonly List<GCHandle> _released = [];
     private long _lastTick;
+    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _stopping;
+    private volatile bool _aborting;
 
     public ProxyEventLoop(DirectProxy proxy, int index)
     {
         _proxy = proxy;
         Now = Stopwatch.GetTimestamp();
         _epoll = Epoll.Create();
+        _wakeUp = Epoll.CreateWakeUp();
+        Epoll.Add(_epoll, _wakeUp, Epoll.In, 0);
         _thread = new Thread(Run) { IsBackground = true, Name = $"Edge proxy loop {index}" };
         _thread.Start();
     }
@@ -58,16 +67,43 @@ internal sealed unsafe class ProxyEventLoop
     public bool Adopt(Socket client, Action<Socket> toKestrel)
     {
         var connection = new ProxyConnection(this, client, toKestrel);
-        if (!Epoll.Add(_epoll, (int)client.Handle, Epoll.In | Epoll.Out | Epoll.RdHup | Epoll.EdgeTriggered, connection.Token))
+        lock (_wakeUpGate)
         {
-            connection.ReleaseHandle();
-            return false;
+            // After the loop exited, its descriptors are closed and their numbers may be reused.
+            if (!_wakeUpClosed && Epoll.Add(_epoll, (int)client.Handle, Epoll.In | Epoll.Out | Epoll.RdHup | Epoll.EdgeTriggered, connection.Token))
+            {
+                _adopted.Enqueue(connection);
+                return true;
+            }
         }
 
-        return true;
+        connection.ReleaseHandle();
+        return false;
     }
 
-    public void Stop() => _stopping = true;
+    public void Stop()
+    {
+        _stopping = true;
+
+        // Under the lock the loop closes the eventfd with: a closed descriptor's number may be reused.
+        lock (_wakeUpGate)
+        {
+            if (!_wakeUpClosed)
+            {
+                Epoll.Signal(_wakeUp);
+            }
+        }
+    }
+
+    /// <summary>Stops at once: every connection is cut at the next tick.</summary>
+    public void Abort()
+    {
+        _aborting = true;
+        Stop();
+    }
+
+    /// <summary>Completes when the loop has finished its last connection after <see cref="Stop"/>.</summary>
+    public Task Exited => _exited.Task;
 
     /// <summary>Watches a new upstream connection for as long as it lives (whoever owns it).</summary>
     public bool Watch(UpstreamConnection upstream) =>
@@ -77,8 +113,6 @@ internal sealed unsafe class ProxyEventLoop
 
     /// <summary>Frees a connection's handle after the current batch of events, which may still name it.</summary>
     public void Release(GCHandle handle) => _released.Add(handle);
-
-    public void Track(ProxyConnection connection) => _connections.Add(connection);
 
     /// <summary>An idle pooled connection to <paramref name="endPoint"/>, or null.</summary>
     public UpstreamConnection? TakeIdle(IPEndPoint endPoint)
@@ -131,9 +165,22 @@ internal sealed unsafe class ProxyEventLoop
         {
             var count = Epoll.Wait(_epoll, events, MaxEvents, TickMilliseconds);
             Now = Stopwatch.GetTimestamp();
+            while (_adopted.TryDequeue(out var adopted))
+            {
+                _connections.Add(adopted);
+            }
+
             for (var i = 0; i < count; i++)
             {
                 var flags = events[i].Events;
+                if (events[i].Data == 0)
+                {
+                    // Stop() or Abort(): act on it now rather than at the next tick.
+                    Epoll.Drain(_wakeUp);
+                    _lastTick = 0;
+                    continue;
+                }
+
                 var target = GCHandle.FromIntPtr(events[i].Data).Target;
                 var upstream = target as UpstreamConnection;
                 var connection = upstream is null ? target as ProxyConnection : upstream.Owner;
@@ -166,7 +213,7 @@ internal sealed unsafe class ProxyEventLoop
             {
                 _lastTick = Now;
                 Tick();
-                if (_stopping && _connections.Count == 0)
+                if (_stopping && _connections.Count == 0 && _adopted.IsEmpty)
                 {
                     break;
                 }
@@ -186,7 +233,27 @@ internal sealed unsafe class ProxyEventLoop
             handle.Free();
         }
 
-        Epoll.Close(_epoll);
+        _released.Clear();
+        lock (_wakeUpGate)
+        {
+            _wakeUpClosed = true;
+            Epoll.Close(_epoll);
+            Epoll.Close(_wakeUp);
+        }
+
+        // Taken after the last look at the queue, before the descriptors closed.
+        while (_adopted.TryDequeue(out var late))
+        {
+            late.Abort();
+        }
+
+        foreach (var handle in _released)
+        {
+            handle.Free();
+        }
+
+
+        _exited.TrySetResult();
     }
 
     private void Tick()
@@ -194,6 +261,11 @@ internal sealed unsafe class ProxyEventLoop
         for (var i = _connections.Count - 1; i >= 0; i--)
         {
             var connection = _connections[i];
+            if (_aborting)
+            {
+                connection.Abort();
+            }
+
             if (connection.Closed || connection.CheckTimeouts(_stopping))
             {
                 _connections[i] = _connections[^1];

@@ -159,14 +159,22 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
             try
             {
                 await _served.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (_proxy is not null)
+                {
+                    _proxy.Stop();
+                    await _proxy.WhenDrained().WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException)
             {
+                // The host's shutdown timeout: what is still proxied is cut, as Kestrel aborts its connections.
+                _proxy?.Abort();
             }
         }
 
         public async ValueTask DisposeAsync()
         {
+            _proxy?.Abort();
             await UnbindAsync().ConfigureAwait(false);
             while (_forKestrel.Reader.TryRead(out var socket))
             {

@@ -340,6 +340,38 @@ public sealed class DirectProxyTests
     }
 
     [Fact]
+    public async Task Shutdown_LetsARequestInFlightFinish_ThenClosesTheConnection()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = await UpstreamTestServer.StartAsync(app => app.MapGet("/slow", async () =>
+        {
+            started.TrySetResult();
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            return Results.Text("finished");
+        }));
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address));
+        using var idle = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+        await idle.SendAsync(Get(edge, "/slow"));
+        await idle.ReadResponseAsync();
+        using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+        started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await client.SendAsync(Get(edge, "/slow"));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var stopping = edge.StopAsync();
+        Assert.True(await idle.ClosedByServerAsync());
+        var response = await client.ReadResponseAsync();
+
+        // The host's stop waits for the proxied request, as Kestrel waits for its own.
+        Assert.False(stopping.IsCompleted);
+        Assert.Equal(200, response.Status);
+        Assert.Equal("finished", response.Text);
+        Assert.Equal("close", response.Header("Connection"));
+        Assert.True(await client.ClosedByServerAsync());
+        await stopping.WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
     public async Task PipelinedRequests_AreKestrels_AndAnsweredInOrder()
     {
         await using var upstream = await EchoUpstreamAsync();
