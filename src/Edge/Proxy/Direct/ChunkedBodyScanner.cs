@@ -1,3 +1,5 @@
+using Edge.Http;
+
 namespace Edge.Proxy.Direct;
 
 /// <summary>What <see cref="ChunkedBodyScanner.Advance"/> found in the bytes it was given.</summary>
@@ -196,7 +198,7 @@ internal struct ChunkedBodyScanner
                 {
                     (byte)'\r' => Next(State.SizeLf),
                     (byte)'\n' => Errors.BareLf,
-                    _ => UpstreamResponseHead.IsTextByte(b) ? null : Errors.ControlInExtension,
+                    _ => HttpSyntax.IsTextByte(b) ? null : Errors.ControlInExtension,
                 };
             default:
                 if (b != (byte)'\n')
@@ -230,7 +232,7 @@ internal struct ChunkedBodyScanner
                     (byte)'\n' => Errors.BareLf,
                     (byte)' ' or (byte)'\t' => Errors.TrailerObsFold,
                     (byte)':' => Errors.TrailerEmptyName,
-                    _ => UpstreamResponseHead.IsTokenByte(b) ? Next(State.TrailerName) : Errors.TrailerNameNotToken,
+                    _ => HttpSyntax.IsTokenByte(b) ? Next(State.TrailerName) : Errors.TrailerNameNotToken,
                 };
             case State.TrailerName:
                 return b switch
@@ -238,14 +240,14 @@ internal struct ChunkedBodyScanner
                     (byte)':' => Next(State.TrailerValue),
                     (byte)' ' or (byte)'\t' => Errors.TrailerSpaceInName,
                     (byte)'\r' or (byte)'\n' => Errors.TrailerNoColon,
-                    _ => UpstreamResponseHead.IsTokenByte(b) ? null : Errors.TrailerNameNotToken,
+                    _ => HttpSyntax.IsTokenByte(b) ? null : Errors.TrailerNameNotToken,
                 };
             case State.TrailerValue:
                 return b switch
                 {
                     (byte)'\r' => Next(State.TrailerLf),
                     (byte)'\n' => Errors.BareLf,
-                    _ => UpstreamResponseHead.IsTextByte(b) ? null : Errors.ControlInTrailer,
+                    _ => HttpSyntax.IsTextByte(b) ? null : Errors.ControlInTrailer,
                 };
             case State.TrailerLf:
                 return b == (byte)'\n' ? Next(State.TrailerLineStart) : Errors.BareCr;

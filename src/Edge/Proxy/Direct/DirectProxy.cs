@@ -58,7 +58,7 @@ internal sealed partial class DirectProxy : IDisposable
     /// </summary>
     public bool TryTake(Socket socket, Action<Socket> toKestrel)
     {
-        if (!Enabled || _stopping)
+        if (!Enabled || _stopping || !_routes.Any)
         {
             return false;
         }

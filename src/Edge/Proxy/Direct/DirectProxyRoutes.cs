@@ -20,7 +20,7 @@ internal sealed class DirectProxyRoutes
 {
     private readonly EndpointDataSource _endpoints;
     private readonly object _gate = new();
-    private Candidate[]? _candidates;
+    private Table? _table;
     private IDisposable? _subscription;
 
     public DirectProxyRoutes(EndpointDataSource endpoints)
@@ -28,10 +28,13 @@ internal sealed class DirectProxyRoutes
         _endpoints = endpoints;
     }
 
+    /// <summary>Whether any route could be forwarded directly at all; without one, connections go straight to Kestrel.</summary>
+    public bool Any => (Volatile.Read(ref _table) ?? Build()).AnyDirect;
+
     /// <summary>The direct route for a request path (plain ASCII, no escapes), or null when ASP.NET's routing must decide.</summary>
     public DirectRoute? Match(ReadOnlySpan<byte> path)
     {
-        var candidates = Volatile.Read(ref _candidates) ?? Build();
+        var candidates = (Volatile.Read(ref _table) ?? Build()).Candidates;
         if (path.Length > 1 && path[^1] == (byte)'/')
         {
             path = path[..^1];
@@ -55,11 +58,11 @@ internal sealed class DirectProxyRoutes
         return found;
     }
 
-    private Candidate[] Build()
+    private Table Build()
     {
         lock (_gate)
         {
-            if (_candidates is { } built)
+            if (_table is { } built)
             {
                 return built;
             }
@@ -74,8 +77,8 @@ internal sealed class DirectProxyRoutes
                 }
             }
 
-            var result = candidates.ToArray();
-            Volatile.Write(ref _candidates, result);
+            var result = new Table([.. candidates], candidates.Exists(c => c.Route is not null));
+            Volatile.Write(ref _table, result);
             return result;
         }
     }
@@ -85,9 +88,11 @@ internal sealed class DirectProxyRoutes
     {
         lock (_gate)
         {
-            Volatile.Write(ref _candidates, null);
+            Volatile.Write(ref _table, null);
         }
     }
+
+    private sealed record Table(Candidate[] Candidates, bool AnyDirect);
 
     private enum SegmentKind
     {

@@ -1,4 +1,5 @@
 using System.Text;
+using Edge.Http;
 
 namespace Edge.Proxy.Direct;
 
@@ -210,31 +211,18 @@ internal readonly struct ProxyRequestHead
             }
 
             var colon = line.IndexOf((byte)':');
-            if (colon <= 0 || !IsToken(line[..colon]))
+            if (colon <= 0 || !HttpSyntax.IsToken(line[..colon]))
             {
                 return false;
             }
 
             var name = line[..colon];
-            var valueStart = colon + 1;
-            while (valueStart < line.Length && line[valueStart] is (byte)' ' or (byte)'\t')
+            var rawValue = line[(colon + 1)..];
+            var value = rawValue.Trim(" \t"u8);
+            var valueStart = colon + 1 + (rawValue.Length - rawValue.TrimStart(" \t"u8).Length);
+            if (!HttpSyntax.IsAsciiFieldValue(value))
             {
-                valueStart++;
-            }
-
-            var valueEnd = line.Length;
-            while (valueEnd > valueStart && line[valueEnd - 1] is (byte)' ' or (byte)'\t')
-            {
-                valueEnd--;
-            }
-
-            var value = line[valueStart..valueEnd];
-            foreach (var b in value)
-            {
-                if ((b < 0x20 && b != (byte)'\t') || b >= 0x7F)
-                {
-                    return false;
-                }
+                return false;
             }
 
             if (Ascii.EqualsIgnoreCase(name, "Host"u8))
@@ -245,7 +233,7 @@ internal readonly struct ProxyRequestHead
                 }
 
                 hasHost = true;
-                host = new Range(position + valueStart, position + valueEnd);
+                host = new Range(position + valueStart, position + valueStart + value.Length);
             }
             else if (Ascii.EqualsIgnoreCase(name, "Connection"u8))
             {
@@ -316,21 +304,6 @@ internal readonly struct ProxyRequestHead
         {
             var ok = b is (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z') or (>= (byte)'0' and <= (byte)'9')
                 or (byte)'.' or (byte)'-' or (byte)':' or (byte)'[' or (byte)']' or (byte)'_';
-            if (!ok)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static bool IsToken(ReadOnlySpan<byte> name)
-    {
-        foreach (var b in name)
-        {
-            var ok = b is (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z') or (>= (byte)'0' and <= (byte)'9')
-                || "!#$%&'*+-.^_`|~"u8.Contains(b);
             if (!ok)
             {
                 return false;

@@ -1,4 +1,5 @@
 using System.Text;
+using Edge.Http;
 
 namespace Edge.Proxy.Direct;
 
@@ -192,15 +193,6 @@ internal readonly struct UpstreamResponseHead
         return TryAppend("\r\n"u8, destination, ref written) ? written : -1;
     }
 
-    /// <summary>A byte allowed in a token (RFC 9110 §5.6.2), such as a field name.</summary>
-    internal static bool IsTokenByte(byte b) =>
-        b is (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z') or (>= (byte)'0' and <= (byte)'9')
-            or (byte)'!' or (byte)'#' or (byte)'$' or (byte)'%' or (byte)'&' or (byte)'\'' or (byte)'*' or (byte)'+'
-            or (byte)'-' or (byte)'.' or (byte)'^' or (byte)'_' or (byte)'`' or (byte)'|' or (byte)'~';
-
-    /// <summary>A byte allowed in a field value or reason phrase: visible ASCII, SP, HTAB or obs-text.</summary>
-    internal static bool IsTextByte(byte b) => b == (byte)'\t' || (b >= 0x20 && b != 0x7F);
-
     private static ResponseHeadStatus Fail(string error, out UpstreamResponseHead head)
     {
         head = new UpstreamResponseHead(error);
@@ -294,7 +286,7 @@ internal readonly struct UpstreamResponseHead
                 return char.IsAsciiDigit((char)b) ? Errors.StatusNotThreeDigits : Errors.NoSpaceAfterStatus;
             }
 
-            if (i > 12 && !IsTextByte(b))
+            if (i > 12 && !HttpSyntax.IsTextByte(b))
             {
                 return Errors.ControlInReason;
             }
@@ -356,7 +348,7 @@ internal readonly struct UpstreamResponseHead
         var name = colon < 0 ? line : line[..colon];
         for (var i = 0; i < name.Length; i++)
         {
-            if (!IsTokenByte(name[i]))
+            if (!HttpSyntax.IsTokenByte(name[i]))
             {
                 // "Name : v" has whitespace before the colon; "Bad Name: v" has a name that is not a token.
                 return name[i..].Trim(" \t"u8).IsEmpty ? Errors.SpaceBeforeColon : Errors.NameNotToken;
@@ -370,7 +362,7 @@ internal readonly struct UpstreamResponseHead
 
         foreach (var b in line[(colon + 1)..])
         {
-            if (!IsTextByte(b))
+            if (!HttpSyntax.IsTextByte(b))
             {
                 return Errors.ControlInValue;
             }
@@ -409,10 +401,9 @@ internal readonly struct UpstreamResponseHead
     /// <summary>Digits only; a comma-separated list (or several lines) only when every value is the same number.</summary>
     private static string? ReadContentLength(ReadOnlySpan<byte> value, ref HeadFacts facts)
     {
-        while (true)
+        foreach (var range in value.Split((byte)','))
         {
-            var comma = value.IndexOf((byte)',');
-            var element = (comma < 0 ? value : value[..comma]).Trim(" \t"u8);
+            var element = value[range].Trim(" \t"u8);
             if (element.IsEmpty)
             {
                 return Errors.ContentLengthNotNumber;
@@ -441,47 +432,37 @@ internal readonly struct UpstreamResponseHead
 
             facts.HasContentLength = true;
             facts.ContentLength = length;
-            if (comma < 0)
-            {
-                return null;
-            }
-
-            value = value[(comma + 1)..];
         }
+
+        return null;
     }
 
     /// <summary>A list of coding names (no parameters); empty list elements are skipped, an empty list is refused.</summary>
     private static string? ReadTransferEncoding(ReadOnlySpan<byte> value, ref HeadFacts facts)
     {
         var codings = 0;
-        while (true)
+        foreach (var range in value.Split((byte)','))
         {
-            var comma = value.IndexOf((byte)',');
-            var element = (comma < 0 ? value : value[..comma]).Trim(" \t"u8);
-            if (!element.IsEmpty)
+            var element = value[range].Trim(" \t"u8);
+            if (element.IsEmpty)
             {
-                if (!IsToken(element))
-                {
-                    return Errors.TransferEncodingNotCodings;
-                }
-
-                var chunked = Ascii.EqualsIgnoreCase(element, "chunked"u8);
-                if (chunked && facts.ChunkedSeen)
-                {
-                    return Errors.ChunkedTwice;
-                }
-
-                facts.ChunkedSeen |= chunked;
-                facts.LastCodingIsChunked = chunked;
-                codings++;
+                continue;
             }
 
-            if (comma < 0)
+            if (!HttpSyntax.IsToken(element))
             {
-                break;
+                return Errors.TransferEncodingNotCodings;
             }
 
-            value = value[(comma + 1)..];
+            var chunked = Ascii.EqualsIgnoreCase(element, "chunked"u8);
+            if (chunked && facts.ChunkedSeen)
+            {
+                return Errors.ChunkedTwice;
+            }
+
+            facts.ChunkedSeen |= chunked;
+            facts.LastCodingIsChunked = chunked;
+            codings++;
         }
 
         facts.HasTransferEncoding = true;
@@ -490,41 +471,24 @@ internal readonly struct UpstreamResponseHead
 
     private static string? ReadConnection(ReadOnlySpan<byte> value, ref HeadFacts facts)
     {
-        while (true)
+        foreach (var range in value.Split((byte)','))
         {
-            var comma = value.IndexOf((byte)',');
-            var element = (comma < 0 ? value : value[..comma]).Trim(" \t"u8);
-            if (!element.IsEmpty)
+            var element = value[range].Trim(" \t"u8);
+            if (element.IsEmpty)
             {
-                if (!IsToken(element))
-                {
-                    return Errors.ConnectionNotTokens;
-                }
-
-                facts.ConnectionClose |= Ascii.EqualsIgnoreCase(element, "close"u8);
-                facts.ConnectionKeepAlive |= Ascii.EqualsIgnoreCase(element, "keep-alive"u8);
+                continue;
             }
 
-            if (comma < 0)
+            if (!HttpSyntax.IsToken(element))
             {
-                return null;
+                return Errors.ConnectionNotTokens;
             }
 
-            value = value[(comma + 1)..];
-        }
-    }
-
-    private static bool IsToken(ReadOnlySpan<byte> text)
-    {
-        foreach (var b in text)
-        {
-            if (!IsTokenByte(b))
-            {
-                return false;
-            }
+            facts.ConnectionClose |= Ascii.EqualsIgnoreCase(element, "close"u8);
+            facts.ConnectionKeepAlive |= Ascii.EqualsIgnoreCase(element, "keep-alive"u8);
         }
 
-        return !text.IsEmpty;
+        return null;
     }
 
     /// <summary>
@@ -568,16 +532,12 @@ internal readonly struct UpstreamResponseHead
             }
 
             var value = line[(colon + 1)..];
-            while (!value.IsEmpty)
+            foreach (var range in value.Split((byte)','))
             {
-                var comma = value.IndexOf((byte)',');
-                var token = (comma < 0 ? value : value[..comma]).Trim(" \t"u8);
-                if (Ascii.EqualsIgnoreCase(token, name))
+                if (Ascii.EqualsIgnoreCase(value[range].Trim(" \t"u8), name))
                 {
                     return true;
                 }
-
-                value = comma < 0 ? [] : value[(comma + 1)..];
             }
         }
 

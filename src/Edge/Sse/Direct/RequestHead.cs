@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Edge.Http;
 using Microsoft.Net.Http.Headers;
 
 namespace Edge.Sse.Direct;
@@ -150,18 +151,15 @@ internal sealed class RequestHead
             }
 
             var colon = line.IndexOf((byte)':');
-            if (colon <= 0 || !IsToken(line[..colon]))
+            if (colon <= 0 || !HttpSyntax.IsToken(line[..colon]))
             {
                 return false;
             }
 
             var rawValue = line[(colon + 1)..].Trim(" \t"u8);
-            foreach (var b in rawValue)
+            if (!HttpSyntax.IsAsciiFieldValue(rawValue))
             {
-                if ((b < 0x20 && b != (byte)'\t') || b >= 0x7F)
-                {
-                    return false;
-                }
+                return false;
             }
 
             var name = KnownName(line[..colon]);
@@ -193,21 +191,6 @@ internal sealed class RequestHead
         || string.Equals(name, HeaderNames.Upgrade, StringComparison.OrdinalIgnoreCase)
         || string.Equals(name, HeaderNames.Expect, StringComparison.OrdinalIgnoreCase)
         || string.Equals(name, "HTTP2-Settings", StringComparison.OrdinalIgnoreCase);
-
-    private static bool IsToken(ReadOnlySpan<byte> name)
-    {
-        foreach (var b in name)
-        {
-            var ok = b is (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z') or (>= (byte)'0' and <= (byte)'9')
-                || "!#$%&'*+-.^_`|~"u8.Contains(b);
-            if (!ok)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
 
     private static readonly string[] CommonNames =
     [

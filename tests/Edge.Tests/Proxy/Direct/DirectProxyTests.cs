@@ -258,52 +258,24 @@ public sealed class DirectProxyTests
     [Fact]
     public async Task AnUpstreamThatDropsAnIdleConnection_IsRetriedOnceOnAFreshOne()
     {
-        // An upstream that answers one request per connection without saying it will close.
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var accepted = 0;
-        using var stop = new CancellationTokenSource();
-        var server = Task.Run(async () =>
+        // An upstream that answers one request per connection without saying it will close,
+        // then drops the connection while the edge keeps it in its pool.
+        await using var upstream = await RawUpstream.StartAsync(
+            n => Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {$"answer-{n}".Length}\r\n\r\nanswer-{n}"),
+            closeDelay: TimeSpan.FromMilliseconds(50));
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream.Address));
+        using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
+        for (var i = 1; i <= 3; i++)
         {
-            while (!stop.IsCancellationRequested)
-            {
-                using var socket = await listener.AcceptSocketAsync(stop.Token);
-                var n = Interlocked.Increment(ref accepted);
-                var buffer = new byte[8192];
-                var read = 0;
-                while (!Encoding.ASCII.GetString(buffer, 0, read).Contains("\r\n\r\n", StringComparison.Ordinal))
-                {
-                    read += await socket.ReceiveAsync(buffer.AsMemory(read), stop.Token);
-                }
-
-                var body = $"answer-{n}";
-                await socket.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\n\r\n{body}"), stop.Token);
-                await Task.Delay(50, stop.Token);
-            }
-        });
-        try
-        {
-            var address = new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/");
-            await using var edge = await EdgeTestHost.StartAsync(ProxyTo(address));
-            using var client = await RawHttpConnection.ConnectAsync(edge.BaseAddress.Port);
-            for (var i = 1; i <= 3; i++)
-            {
-                await client.SendAsync(Get(edge, "/r"));
-                var response = await client.ReadResponseAsync();
-                Assert.Equal(200, response.Status);
-                Assert.Equal($"answer-{i}", response.Text);
-                await Task.Delay(200);
-            }
-
-            Assert.Equal(0, Metrics(edge).DirectProxyFailures);
-            Assert.Equal(3, Metrics(edge).DirectProxyRequests);
+            await client.SendAsync(Get(edge, "/r"));
+            var response = await client.ReadResponseAsync();
+            Assert.Equal(200, response.Status);
+            Assert.Equal($"answer-{i}", response.Text);
+            await Task.Delay(200);
         }
-        finally
-        {
-            await stop.CancelAsync();
-            listener.Stop();
-            await Assert.ThrowsAnyAsync<Exception>(() => server);
-        }
+
+        Assert.Equal(0, Metrics(edge).DirectProxyFailures);
+        Assert.Equal(3, Metrics(edge).DirectProxyRequests);
     }
 
     [Fact]
@@ -561,19 +533,22 @@ internal sealed class RawUpstream : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _serving;
 
-    private RawUpstream(TcpListener listener, byte[] answer)
+    private RawUpstream(TcpListener listener, Func<int, byte[]> answer, TimeSpan closeDelay)
     {
         _listener = listener;
-        _serving = ServeAsync(answer);
+        _serving = ServeAsync(answer, closeDelay);
     }
 
     public Uri Address => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
 
-    public static Task<RawUpstream> StartAsync(byte[] answer)
+    public static Task<RawUpstream> StartAsync(byte[] answer) => StartAsync(_ => answer);
+
+    /// <summary>Answers the n-th connection (from 1) with <paramref name="answer"/>(n), then closes it after <paramref name="closeDelay"/>.</summary>
+    public static Task<RawUpstream> StartAsync(Func<int, byte[]> answer, TimeSpan closeDelay = default)
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        return Task.FromResult(new RawUpstream(listener, answer));
+        return Task.FromResult(new RawUpstream(listener, answer, closeDelay));
     }
 
     public async ValueTask DisposeAsync()
@@ -594,11 +569,13 @@ internal sealed class RawUpstream : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private async Task ServeAsync(byte[] answer)
+    private async Task ServeAsync(Func<int, byte[]> answer, TimeSpan closeDelay)
     {
+        var accepted = 0;
         while (!_stop.IsCancellationRequested)
         {
             using var socket = await _listener.AcceptSocketAsync(_stop.Token);
+            accepted++;
             var buffer = new byte[8192];
             var read = 0;
             while (buffer.AsSpan(0, read).IndexOf("\r\n\r\n"u8) < 0)
@@ -612,7 +589,12 @@ internal sealed class RawUpstream : IAsyncDisposable
                 read += n;
             }
 
-            await socket.SendAsync(answer, _stop.Token);
+            await socket.SendAsync(answer(accepted), _stop.Token);
+            if (closeDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(closeDelay, _stop.Token);
+            }
+
             socket.Shutdown(SocketShutdown.Both);
         }
     }
