@@ -43,7 +43,7 @@ internal sealed class StreamAccessGrant : IDisposable
     /// <summary>Ties the open connection to its slot (closed if a newer stream takes it) and to its credentials' expiry.</summary>
     public void Attach(SseConnection connection)
     {
-        _lease?.OnEvicted(() => connection.Close(CloseReason.Replaced));
+        _lease?.OnEvicted(static state => ((SseConnection)state).Close(CloseReason.Replaced), connection);
         if (_closeAtExpiry && _identity?.ExpiresAt is { } expires)
         {
             var due = expires - _timeProvider.GetUtcNow();

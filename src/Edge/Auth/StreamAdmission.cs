@@ -63,7 +63,7 @@ internal static class StreamAdmissionResolver
         }
 
         var channels = new List<string>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new ChannelList(channels);
         var routeValues = context.Request.RouteValues;
         foreach (var template in stream.ChannelTemplates)
         {
@@ -157,6 +157,32 @@ internal static class StreamAdmissionResolver
 
         refusal = null;
         return new StreamAdmission(userId, sessionId, channels);
+    }
+
+    /// <summary>Adds each channel once: a scan while the list is short (the usual case), a set beyond that.</summary>
+    private struct ChannelList(List<string> channels)
+    {
+        private const int ScanLimit = 16;
+        private HashSet<string>? _set;
+
+        public bool Add(string channel)
+        {
+            if (_set is null && channels.Count < ScanLimit)
+            {
+                foreach (var known in channels)
+                {
+                    if (string.Equals(known, channel, StringComparison.Ordinal))
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            }
+
+            _set ??= new HashSet<string>(channels, StringComparer.Ordinal);
+            return _set.Add(channel);
+        }
     }
 
     private static bool TryRead(HttpContext context, string? queryName, string? headerName, out string? value, out string? problem)

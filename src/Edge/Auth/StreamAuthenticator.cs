@@ -36,9 +36,10 @@ internal sealed partial class StreamAuthenticator : IDisposable
     /// <summary>The identity of an Anonymous-mode request: user and session come from the request itself.</summary>
     public static EdgeIdentity Unchecked { get; } = new(null, null, null, EdgeIdentity.NoRoles, null, Authenticated: false);
 
-    public ChannelRoleMap RoleMap(string key, StreamAuthOptions options) => _roleMaps.GetOrAdd(key, _ => new ChannelRoleMap(options.ChannelRoles));
+    public ChannelRoleMap RoleMap(string key, StreamAuthOptions options) => _roleMaps.GetOrAdd(key, static (_, o) => new ChannelRoleMap(o.ChannelRoles), options);
 
-    public ForwardAuthenticator Forward(string key, ForwardAuthOptions options) => _forward.GetOrAdd(key, _ => new ForwardAuthenticator(options, _http, _timeProvider));
+    public ForwardAuthenticator Forward(string key, ForwardAuthOptions options) =>
+        _forward.TryGetValue(key, out var forward) ? forward : _forward.GetOrAdd(key, static (_, state) => new ForwardAuthenticator(state.Options, state.Owner._http, state.Owner._timeProvider), (Options: options, Owner: this));
 
     public async Task<AuthOutcome> AuthenticateAsync(HttpContext context, string key, StreamAuthOptions options, CancellationToken cancellationToken)
     {
@@ -86,7 +87,7 @@ internal sealed partial class StreamAuthenticator : IDisposable
     }
 
     public Task<AuthOutcome> AuthenticateJwtAsync(string key, JwtAuthOptions options, string token, CancellationToken cancellationToken) =>
-        _jwt.GetOrAdd(key, _ => new JwtAuthenticator(options, _http, _timeProvider, _logger)).AuthenticateAsync(token, cancellationToken);
+        _jwt.GetOrAdd(key, static (_, state) => new JwtAuthenticator(state.Options, state.Owner._http, state.Owner._timeProvider, state.Owner._logger), (Options: options, Owner: this)).AuthenticateAsync(token, cancellationToken);
 
     /// <summary>
     /// The token from the header, the query parameter or the cookie, in that order. A header and a

@@ -22,6 +22,7 @@ internal static class EdgeEventIds
     public const int StreamDraining = 2005;
     public const int StreamWriteFailed = 2006;
     public const int DirectStreamFailed = 2007;
+    public const int DepartureWatcherFailed = 2008;
 
     // Publish API: 3xxx
     public const int Published = 3000;

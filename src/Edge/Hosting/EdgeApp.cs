@@ -59,6 +59,7 @@ public static class EdgeApp
         if (directStreams)
         {
             builder.Services.AddSingleton<DirectStreamServer>();
+            builder.Services.AddSingleton<ClientDepartureWatcher>();
         }
 
         if (directProxy)

@@ -320,24 +320,13 @@ internal sealed partial class EventHub
     /// <param name="direct">The socket writer under <paramref name="output"/> when the stream owns its socket (see <see cref="SseConnection"/>); null behind Kestrel's HTTP layer.</param>
     public SseConnection Connect(StreamDefinition stream, string? userId, string? sessionId, IReadOnlyCollection<string> channels, PipeWriter output, Sse.Direct.SocketBodyWriter? direct = null)
     {
-        var partitionSet = new SortedSet<int>();
-        foreach (var channel in channels)
-        {
-            partitionSet.Add(_broker.GetPartition(channel));
-        }
-
-        if (partitionSet.Count == 0)
-        {
-            partitionSet.Add(0);
-        }
-
         var connection = new SseConnection(
             Interlocked.Increment(ref _nextConnectionId),
             stream,
             userId,
             sessionId,
             channels,
-            [.. partitionSet],
+            PartitionsOf(channels),
             _epochAscii,
             output,
             direct,
@@ -362,6 +351,27 @@ internal sealed partial class EventHub
         }
 
         return connection;
+    }
+
+    /// <summary>The partitions the channels live on, ascending and each once; partition 0 when there is no channel.</summary>
+    private int[] PartitionsOf(IReadOnlyCollection<string> channels)
+    {
+        var partitions = new int[Math.Max(channels.Count, 1)];
+        var count = 0;
+        foreach (var channel in channels)
+        {
+            var partition = _broker.GetPartition(channel);
+            var at = Array.BinarySearch(partitions, 0, count, partition);
+            if (at < 0)
+            {
+                at = ~at;
+                Array.Copy(partitions, at, partitions, at + 1, count - at);
+                partitions[at] = partition;
+                count++;
+            }
+        }
+
+        return count == 0 || count == partitions.Length ? partitions : partitions[..count];
     }
 
     /// <summary>Frees everything the connection held: index entries, registry entry, queue.</summary>

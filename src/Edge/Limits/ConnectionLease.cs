@@ -4,7 +4,8 @@ namespace Edge.Limits;
 internal sealed class ConnectionLease : IDisposable
 {
     private readonly ConnectionLimiter _limiter;
-    private Action? _onEvicted;
+    private Action<object>? _onEvicted;
+    private object? _onEvictedState;
     private int _evicted;
 
     public ConnectionLease(ConnectionLimiter limiter, string stream, string? userId, string? ip)
@@ -31,19 +32,28 @@ internal sealed class ConnectionLease : IDisposable
     public bool WasEvicted => Volatile.Read(ref _evicted) == 1;
 
     /// <summary>Says what closes the stream when a newer one of the same user takes this slot; runs at once if that already happened.</summary>
-    public void OnEvicted(Action close)
+    public void OnEvicted(Action<object> close, object state)
     {
+        _onEvictedState = state;
         Volatile.Write(ref _onEvicted, close);
         if (WasEvicted)
         {
-            Interlocked.Exchange(ref _onEvicted, null)?.Invoke();
+            RunOnEvicted();
         }
     }
 
     internal void Evict()
     {
         Volatile.Write(ref _evicted, 1);
-        Interlocked.Exchange(ref _onEvicted, null)?.Invoke();
+        RunOnEvicted();
+    }
+
+    private void RunOnEvicted()
+    {
+        if (Interlocked.Exchange(ref _onEvicted, null) is { } close)
+        {
+            close(_onEvictedState!);
+        }
     }
 
     public void Dispose() => _limiter.Release(this);

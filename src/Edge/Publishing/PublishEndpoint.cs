@@ -114,7 +114,20 @@ internal sealed partial class PublishEndpoint
         Log.Published(_logger, messages.Length, _broker.Name);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(JsonSerializer.Serialize(new { ids }), context.RequestAborted).ConfigureAwait(false);
+        using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("ids");
+            foreach (var id in ids)
+            {
+                json.WriteStringValue(id);
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
     }
 
     private List<EventEnvelope>? Parse(byte[] body, List<EnvelopeError> errors)

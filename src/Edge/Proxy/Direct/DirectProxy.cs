@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Edge.Configuration;
 using Edge.Diagnostics;
+using Edge.Sockets;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
+using Edge.Sockets;
 
 namespace Edge.Proxy.Direct;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Edge.Sockets;
 
 namespace Edge.Proxy.Direct;
 

@@ -27,6 +27,7 @@ internal sealed partial class DirectStreamServer
     private readonly StreamCatalog _catalog;
     private readonly Func<string, StreamRoute?> _matchStream;
     private readonly SseStreamEndpoint _endpoint;
+    private readonly ClientDepartureWatcher _departures;
     private readonly ICorsService _cors;
     private readonly ICorsPolicyProvider _corsPolicies;
     private readonly IServiceProvider _services;
@@ -37,6 +38,7 @@ internal sealed partial class DirectStreamServer
     public DirectStreamServer(
         StreamCatalog catalog,
         SseStreamEndpoint endpoint,
+        ClientDepartureWatcher departures,
         ICorsService cors,
         ICorsPolicyProvider corsPolicies,
         IServiceProvider services,
@@ -47,6 +49,7 @@ internal sealed partial class DirectStreamServer
         _catalog = catalog;
         _matchStream = catalog.Match;
         _endpoint = endpoint;
+        _departures = departures;
         _cors = cors;
         _corsPolicies = corsPolicies;
         _services = services;
@@ -79,7 +82,12 @@ internal sealed partial class DirectStreamServer
         try
         {
             await ConsumeAsync(socket, length, cancellationToken).ConfigureAwait(false);
-            _ = WatchForCloseAsync(socket, closed);
+            using var watch = _departures.TryAdd(socket, closed);
+            if (watch is null)
+            {
+                _ = WatchForCloseAsync(socket, closed);
+            }
+
             var open = await OpenAsync(socket, output, head, closed).ConfigureAwait(false);
 
             // An open stream may last for days: keep nothing of its request.
@@ -208,7 +216,7 @@ internal sealed partial class DirectStreamServer
         }
     }
 
-    /// <summary>Reads (and drops) whatever the client sends until it closes the connection, then signals the stream.</summary>
+    /// <summary>Where the departure watcher cannot run: reads (and drops) whatever the client sends until it closes the connection, then signals the stream.</summary>
     private static async Task WatchForCloseAsync(Socket socket, CancellationTokenSource closed)
     {
         var sink = new byte[16];

@@ -113,6 +113,40 @@ public sealed class DirectStreamTests
     }
 
     [Fact]
+    public async Task BytesSentDuringTheStream_AreDropped_AndTheStreamGoesOn()
+    {
+        await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default());
+        var metrics = edge.Services.GetRequiredService<EdgeMetrics>();
+        using var client = await RawClient.ConnectAsync(edge, StreamRequest(edge, "/events?channels=chatty"));
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", await client.ReadHeadAsync(), StringComparison.Ordinal);
+
+        // More than one read of the departure watcher takes.
+        await client.SendAsync(new string('x', 10_000));
+        using (await edge.PublishAsync("""{"channel":"chatty","data":"still here"}"""))
+        {
+        }
+
+        Assert.Equal(["still here"], await client.ReadDataAsync(1));
+        Assert.Equal(1, metrics.Connections);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AClientThatHalfClosesOrResets_IsSeenToLeave(bool reset)
+    {
+        await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default());
+        var metrics = edge.Services.GetRequiredService<EdgeMetrics>();
+        using var client = await RawClient.ConnectAsync(edge, StreamRequest(edge, "/events?channels=leaving"));
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", await client.ReadHeadAsync(), StringComparison.Ordinal);
+        Assert.Equal(1, metrics.Connections);
+
+        client.Leave(reset);
+        await WaitUntilAsync(() => metrics.Connections == 0);
+        Assert.Equal(0, metrics.Connections);
+    }
+
+    [Fact]
     public async Task AClientThatReadsSlowly_GetsEveryLargeEventIntactAndInOrder()
     {
         await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default(("Edge:Streams:events:QueueCapacity", "4096")));
@@ -171,6 +205,20 @@ public sealed class DirectStreamTests
             var client = new RawClient(tcp);
             await client.SendAsync(firstBytes);
             return client;
+        }
+
+        /// <summary>Sends a FIN (the client stops writing but could still read), or a reset.</summary>
+        public void Leave(bool reset)
+        {
+            if (reset)
+            {
+                _tcp.Client.LingerState = new LingerOption(true, 0);
+                _tcp.Client.Close();
+            }
+            else
+            {
+                _tcp.Client.Shutdown(SocketShutdown.Send);
+            }
         }
 
         public async Task SendAsync(string text) => await _stream.WriteAsync(Encoding.ASCII.GetBytes(text)).AsTask().WaitAsync(Wait);

@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
 
-namespace Edge.Proxy.Direct;
+namespace Edge.Sockets;
 
-/// <summary>The few Linux calls the proxy's event loops use; sockets are otherwise read and written through <see cref="System.Net.Sockets.Socket"/>.</summary>
+/// <summary>The few Linux calls the direct proxy's event loops and the direct streams' departure watcher use; sockets are otherwise read and written through <see cref="System.Net.Sockets.Socket"/>.</summary>
 internal static unsafe partial class Epoll
 {
     public const uint In = 0x001;
@@ -18,7 +18,7 @@ internal static unsafe partial class Epoll
     private const int Interrupted = 4;
     private const int EventFdNonBlock = 0x800;
 
-    /// <summary>Whether this process can run the event loops: Linux on x64, whose epoll_event is packed (12 bytes).</summary>
+    /// <summary>Whether this process can use epoll through these calls: Linux on x64, whose epoll_event is packed (12 bytes).</summary>
     public static bool IsSupported => OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64;
 
     public static int Create()

@@ -1,0 +1,252 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Edge.Diagnostics;
+using Edge.Sockets;
+
+namespace Edge.Sse.Direct;
+
+/// <summary>
+/// Notices that the client of a direct stream went away, for all direct streams on one epoll
+/// instance and one thread. The alternative, a receive kept pending on every stream's socket,
+/// costs each idle stream about 0.9 KB of socket-engine state and an async state machine that
+/// live as long as the stream.
+/// </summary>
+/// <remarks>
+/// Linux on x64 only (<see cref="Epoll.IsSupported"/>); elsewhere the stream server keeps a
+/// receive pending instead. Whatever a client sends after its stream request is read and dropped,
+/// as that pending receive did.
+/// </remarks>
+internal sealed partial class ClientDepartureWatcher : IDisposable
+{
+    private const int MaxEvents = 256;
+
+    private readonly ILogger<ClientDepartureWatcher> _logger;
+    private readonly Lock _gate = new();
+    private readonly ConcurrentQueue<GCHandle> _released = new();
+    private int _epoll = -1;
+    private int _wakeUp = -1;
+    private Thread? _thread;
+    private bool _disposed;
+    private bool _closed;
+
+    public ClientDepartureWatcher(ILogger<ClientDepartureWatcher> logger)
+    {
+        _logger = logger;
+    }
+
+    /// <summary>
+    /// Cancels <paramref name="departed"/> once the client closes or resets the connection.
+    /// Dispose the returned watch before the socket is closed. Null when the watcher cannot
+    /// take it (stopped, or the socket is not pollable); the caller then watches by itself.
+    /// </summary>
+    public Watch? TryAdd(Socket socket, CancellationTokenSource departed)
+    {
+        if (!Epoll.IsSupported)
+        {
+            return null;
+        }
+
+        var watch = new Watch(this, socket, departed);
+        lock (_gate)
+        {
+            if (_disposed || _closed)
+            {
+                watch.Handle.Free();
+                return null;
+            }
+
+            EnsureStarted();
+            if (!Epoll.Add(_epoll, (int)socket.Handle, Epoll.In | Epoll.RdHup | Epoll.EdgeTriggered, GCHandle.ToIntPtr(watch.Handle)))
+            {
+                watch.Handle.Free();
+                return null;
+            }
+        }
+
+        // A client that left before it was watched raised no edge: look once now.
+        watch.Check(Epoll.In);
+        return watch;
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            if (_wakeUp >= 0)
+            {
+                Epoll.Signal(_wakeUp);
+            }
+        }
+
+        _thread?.Join(TimeSpan.FromSeconds(5));
+    }
+
+    private void EnsureStarted()
+    {
+        if (_thread is not null)
+        {
+            return;
+        }
+
+        _epoll = Epoll.Create();
+        _wakeUp = Epoll.CreateWakeUp();
+        Epoll.Add(_epoll, _wakeUp, Epoll.In, 0);
+        _thread = new Thread(Run) { IsBackground = true, Name = "Edge departure watcher" };
+        _thread.Start();
+    }
+
+    private unsafe void Run()
+    {
+        var events = stackalloc Epoll.Event[MaxEvents];
+        try
+        {
+            while (!Volatile.Read(ref _disposed))
+            {
+                var count = Epoll.Wait(_epoll, events, MaxEvents, -1);
+                for (var i = 0; i < count; i++)
+                {
+                    if (events[i].Data == 0)
+                    {
+                        Epoll.Drain(_wakeUp);
+                        continue;
+                    }
+
+                    if (GCHandle.FromIntPtr(events[i].Data).Target is Watch watch)
+                    {
+                        watch.Check(events[i].Events);
+                    }
+                }
+
+                // A handle is freed only here, after every event fetched with it was handled:
+                // its registration was removed before it was queued, so no later wait returns it.
+                while (_released.TryDequeue(out var handle))
+                {
+                    handle.Free();
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.Failed(_logger, ex);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                // Under the lock a watch is removed with: a closed descriptor's number may be reused.
+                _closed = true;
+                Epoll.Close(_epoll);
+                Epoll.Close(_wakeUp);
+                while (_released.TryDequeue(out var handle))
+                {
+                    handle.Free();
+                }
+            }
+        }
+    }
+
+    /// <summary>One watched socket; disposing it stops the watch (before the socket is closed).</summary>
+    internal sealed class Watch : IDisposable
+    {
+        private readonly ClientDepartureWatcher _owner;
+        private readonly Socket _socket;
+        private readonly CancellationTokenSource _departed;
+        private int _disposed;
+
+        public Watch(ClientDepartureWatcher owner, Socket socket, CancellationTokenSource departed)
+        {
+            _owner = owner;
+            _socket = socket;
+            _departed = departed;
+            Handle = GCHandle.Alloc(this);
+        }
+
+        public GCHandle Handle { get; }
+
+        /// <summary>Reads and drops what is readable; cancels the token when the client is gone.</summary>
+        public void Check(uint flags)
+        {
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                return;
+            }
+
+            var gone = (flags & (Epoll.Hup | Epoll.Err)) != 0;
+            if (!gone)
+            {
+                Span<byte> sink = stackalloc byte[256];
+                try
+                {
+                    while (true)
+                    {
+                        var read = _socket.Receive(sink, SocketFlags.None, out var error);
+                        if (error == SocketError.WouldBlock)
+                        {
+                            break;
+                        }
+
+                        if (error != SocketError.Success || read == 0)
+                        {
+                            gone = true;
+                            break;
+                        }
+                    }
+                }
+                catch (ObjectDisposedException)
+                {
+                    return;
+                }
+            }
+
+            if (gone)
+            {
+                // Off this thread: the token's callbacks are the stream's to run.
+                ThreadPool.UnsafeQueueUserWorkItem(static departed => Cancel(departed), _departed, preferLocal: false);
+            }
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
+
+            lock (_owner._gate)
+            {
+                if (_owner._closed)
+                {
+                    Handle.Free();
+                    return;
+                }
+
+                Epoll.Remove(_owner._epoll, (int)_socket.Handle);
+                _owner._released.Enqueue(Handle);
+            }
+        }
+
+        private static void Cancel(CancellationTokenSource departed)
+        {
+            try
+            {
+                departed.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = EdgeEventIds.DepartureWatcherFailed, Level = LogLevel.Error, Message = "The departure watcher of direct streams failed; streams whose client leaves are closed at their next write")]
+        public static partial void Failed(ILogger logger, Exception exception);
+    }
+}
