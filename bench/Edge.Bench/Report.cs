@@ -13,6 +13,7 @@ internal static class Report
     [
         new("RSS per idle stream", "hold", "rss_per_stream_kb", "KB", "edge ≤ 0.8× nchan"),
         new("time to open the streams (64 at a time)", "hold", "connect_s", "s", "edge ≤ nchan"),
+        new("the same again (second burst, code already compiled)", "hold-again", "connect_s", "s", "edge ≤ nchan"),
         new("RSS per idle stream, multi-process edge", "hold-multi", "rss_per_stream_kb", "KB", "edge ≤ 0.8× nchan"),
         new("largest fan-out, 0 lost, p99 < 100 ms, publisher on pace", "fanout-max", "max_deliveries_per_s", "deliv/s", "edge ≥ 1.25× nchan"),
         new("server CPU per million deliveries, fan-out A", "fanout-a", "cpu_s_per_million", "CPU-s", "edge ≤ 1.0× nchan"),

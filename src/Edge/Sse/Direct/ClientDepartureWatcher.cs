@@ -20,6 +20,7 @@ namespace Edge.Sse.Direct;
 internal sealed partial class ClientDepartureWatcher : IDisposable
 {
     private const int MaxEvents = 256;
+    private const int MaxReadsPerEvent = 64;
 
     private readonly ILogger<ClientDepartureWatcher> _logger;
     private readonly Lock _gate = new();
@@ -64,8 +65,7 @@ internal sealed partial class ClientDepartureWatcher : IDisposable
             }
         }
 
-        // A client that left before it was watched raised no edge: look once now.
-        watch.Check(Epoll.In);
+        // A socket that is already readable or closed when added is reported by the next wait.
         return watch;
     }
 
@@ -178,13 +178,16 @@ internal sealed partial class ClientDepartureWatcher : IDisposable
                 return;
             }
 
-            var gone = (flags & (Epoll.Hup | Epoll.Err)) != 0;
+            // The client closed (or half-closed) its side, or the connection broke: gone, whatever it sent before.
+            var gone = (flags & (Epoll.Hup | Epoll.Err | Epoll.RdHup)) != 0;
             if (!gone)
             {
-                Span<byte> sink = stackalloc byte[256];
+                Span<byte> sink = stackalloc byte[1024];
                 try
                 {
-                    while (true)
+                    // Bounded, so one client that keeps sending cannot hold the thread; whatever it
+                    // sends next raises a new edge.
+                    for (var reads = 0; reads < MaxReadsPerEvent; reads++)
                     {
                         var read = _socket.Receive(sink, SocketFlags.None, out var error);
                         if (error == SocketError.WouldBlock)

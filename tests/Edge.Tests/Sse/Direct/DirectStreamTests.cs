@@ -147,6 +147,21 @@ public sealed class DirectStreamTests
     }
 
     [Fact]
+    public async Task AClientThatHalfClosesRightAfterItsRequest_IsSeenToLeave()
+    {
+        await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default());
+        var metrics = edge.Services.GetRequiredService<EdgeMetrics>();
+        using var client = await RawClient.ConnectAsync(edge, StreamRequest(edge, "/events?channels=brief"));
+
+        // Its FIN may arrive before the stream is watched; the stream must still end.
+        client.Leave(reset: false);
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", await client.ReadHeadAsync(), StringComparison.Ordinal);
+        await WaitUntilAsync(() => metrics.Connections == 0 && metrics.ConnectionsOpened == 1);
+        Assert.Equal(1, metrics.ConnectionsOpened);
+        Assert.Equal(0, metrics.Connections);
+    }
+
+    [Fact]
     public async Task AClientThatReadsSlowly_GetsEveryLargeEventIntactAndInOrder()
     {
         await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default(("Edge:Streams:events:QueueCapacity", "4096")));
