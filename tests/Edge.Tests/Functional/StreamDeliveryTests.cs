@@ -237,6 +237,26 @@ public sealed class StreamDeliveryTests
     }
 
     [Fact]
+    public async Task ChannelsNamedTwice_AreReadOnce_BelowAndAboveTheScanLimit()
+    {
+        await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default());
+        var hub = edge.Services.GetRequiredService<Edge.Hub.EventHub>();
+
+        // Repeats both among the first 16 channels and after them.
+        var names = Enumerable.Range(0, 20).Select(i => $"r{i}").Concat(["r3", "r17", "r0", "r19"]);
+        await using var client = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=" + string.Join(',', names));
+        Assert.Equal(HttpStatusCode.OK, client.StatusCode);
+        Assert.Equal(20, hub.ChannelCount);
+
+        using (await edge.PublishAsync("""[{"channel":"r3","data":"3"},{"channel":"r17","data":"17"},{"channel":"r5","data":"end"}]"""))
+        {
+        }
+
+        var events = await client.ReadEventsAsync(3, Wait);
+        Assert.Equal(["3", "17", "end"], events.Select(e => e.Data));
+    }
+
+    [Fact]
     public async Task PostToAStreamPath_Is405()
     {
         await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default());
