@@ -107,7 +107,7 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
         private readonly ILogger _logger;
         private readonly Channel<Socket> _forKestrel = Channel.CreateUnbounded<Socket>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
         private readonly CancellationTokenSource _stopping = new();
-        private readonly Task _acceptLoop;
+        private readonly Task _acceptLoops;
         private readonly TaskCompletionSource _served = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         // Connections being looked at or served, plus one for the listener until it is unbound.
@@ -124,7 +124,9 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
             _noDelay = noDelay;
             _logger = logger;
             EndPoint = socket.LocalEndPoint!;
-            _acceptLoop = Task.Run(AcceptLoopAsync);
+            // One accept loop per core, each serving what it accepts until that first awaits (for a
+            // stream, until it is open): no hand-off to another thread per connection.
+            _acceptLoops = RunAcceptLoopsAsync(Environment.ProcessorCount);
         }
 
         public EndPoint EndPoint { get; }
@@ -150,7 +152,7 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
         {
             await _stopping.CancelAsync().ConfigureAwait(false);
             _socket.Dispose();
-            await _acceptLoop.ConfigureAwait(false);
+            await _acceptLoops.ConfigureAwait(false);
             if (Interlocked.Exchange(ref _unbound, 1) == 0)
             {
                 Leave();
@@ -185,6 +187,12 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
             _stopping.Dispose();
         }
 
+        private async Task RunAcceptLoopsAsync(int count)
+        {
+            await Task.WhenAll(Enumerable.Range(0, count).Select(_ => Task.Run(AcceptLoopAsync))).ConfigureAwait(false);
+            _forKestrel.Writer.TryComplete();
+        }
+
         private async Task AcceptLoopAsync()
         {
             while (!_stopping.IsCancellationRequested)
@@ -213,10 +221,9 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
 
                 // Opening a stream runs to its first wait without yielding; on a worker, the
                 // next accept does not wait for it.
-                ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Listener.OfferAsync(state.Socket), (Listener: this, Socket: accepted), preferLocal: false);
+                _ = OfferAsync(accepted);
             }
 
-            _forKestrel.Writer.TryComplete();
         }
 
         private async Task OfferAsync(Socket socket)
