@@ -219,11 +219,10 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
                     accepted.NoDelay = true;
                 }
 
-                // Opening a stream runs to its first wait without yielding; on a worker, the
-                // next accept does not wait for it.
+                // Runs here until its first wait (a stream: until it is open); meanwhile the other
+                // loops keep accepting.
                 _ = OfferAsync(accepted);
             }
-
         }
 
         private async Task OfferAsync(Socket socket)
