@@ -39,7 +39,7 @@ internal sealed partial class StreamAuthenticator : IDisposable
     public ChannelRoleMap RoleMap(string key, StreamAuthOptions options) => _roleMaps.GetOrAdd(key, static (_, o) => new ChannelRoleMap(o.ChannelRoles), options);
 
     public ForwardAuthenticator Forward(string key, ForwardAuthOptions options) =>
-        _forward.TryGetValue(key, out var forward) ? forward : _forward.GetOrAdd(key, static (_, state) => new ForwardAuthenticator(state.Options, state.Owner._http, state.Owner._timeProvider), (Options: options, Owner: this));
+        _forward.GetOrAdd(key, static (_, state) => new ForwardAuthenticator(state.Options, state.Owner._http, state.Owner._timeProvider), (Options: options, Owner: this));
 
     public async Task<AuthOutcome> AuthenticateAsync(HttpContext context, string key, StreamAuthOptions options, CancellationToken cancellationToken)
     {

@@ -22,11 +22,7 @@ internal sealed unsafe class ProxyEventLoop
     private const int TickMilliseconds = 500;
     private const int MaxIdleUpstreamsPerDestination = 512;
 
-    private readonly int _epoll;
-    private readonly int _wakeUp;
-    // Guards the descriptors' lifetime against Adopt and Stop from other threads.
-    private readonly Lock _wakeUpGate = new();
-    private bool _wakeUpClosed;
+    private readonly EpollInstance _epoll = new();
     private readonly DirectProxy _proxy;
     private readonly Thread _thread;
     private readonly List<ProxyConnection> _connections = [];
@@ -42,9 +38,6 @@ internal sealed unsafe class ProxyEventLoop
     {
         _proxy = proxy;
         Now = Stopwatch.GetTimestamp();
-        _epoll = Epoll.Create();
-        _wakeUp = Epoll.CreateWakeUp();
-        Epoll.Add(_epoll, _wakeUp, Epoll.In, 0);
         _thread = new Thread(Run) { IsBackground = true, Name = $"Edge proxy loop {index}" };
         _thread.Start();
     }
@@ -68,14 +61,9 @@ internal sealed unsafe class ProxyEventLoop
     public bool Adopt(Socket client, Action<Socket> toKestrel)
     {
         var connection = new ProxyConnection(this, client, toKestrel);
-        lock (_wakeUpGate)
+        if (_epoll.TryAdd((int)client.Handle, Epoll.In | Epoll.Out | Epoll.RdHup | Epoll.EdgeTriggered, connection.Token, static s => s.Loop._adopted.Enqueue(s.Connection), (Loop: this, Connection: connection)))
         {
-            // After the loop exited, its descriptors are closed and their numbers may be reused.
-            if (!_wakeUpClosed && Epoll.Add(_epoll, (int)client.Handle, Epoll.In | Epoll.Out | Epoll.RdHup | Epoll.EdgeTriggered, connection.Token))
-            {
-                _adopted.Enqueue(connection);
-                return true;
-            }
+            return true;
         }
 
         connection.ReleaseHandle();
@@ -85,15 +73,7 @@ internal sealed unsafe class ProxyEventLoop
     public void Stop()
     {
         _stopping = true;
-
-        // Under the lock the loop closes the eventfd with: a closed descriptor's number may be reused.
-        lock (_wakeUpGate)
-        {
-            if (!_wakeUpClosed)
-            {
-                Epoll.Signal(_wakeUp);
-            }
-        }
+        _epoll.WakeUp();
     }
 
     /// <summary>Stops at once: every connection is cut at the next tick.</summary>
@@ -108,9 +88,9 @@ internal sealed unsafe class ProxyEventLoop
 
     /// <summary>Watches a new upstream connection for as long as it lives (whoever owns it).</summary>
     public bool Watch(UpstreamConnection upstream) =>
-        Epoll.Add(_epoll, (int)upstream.Socket.Handle, Epoll.In | Epoll.Out | Epoll.RdHup | Epoll.EdgeTriggered, upstream.Token);
+        _epoll.TryAdd((int)upstream.Socket.Handle, Epoll.In | Epoll.Out | Epoll.RdHup | Epoll.EdgeTriggered, upstream.Token);
 
-    public void Unwatch(Socket socket) => Epoll.Remove(_epoll, (int)socket.Handle);
+    public void Unwatch(Socket socket) => _epoll.Remove((int)socket.Handle);
 
     /// <summary>Frees a connection's handle after the current batch of events, which may still name it.</summary>
     public void Release(GCHandle handle) => _released.Add(handle);
@@ -164,7 +144,7 @@ internal sealed unsafe class ProxyEventLoop
         _lastTick = Now = Stopwatch.GetTimestamp();
         while (true)
         {
-            var count = Epoll.Wait(_epoll, events, MaxEvents, TickMilliseconds);
+            var count = _epoll.Wait(events, MaxEvents, TickMilliseconds);
             Now = Stopwatch.GetTimestamp();
             while (_adopted.TryDequeue(out var adopted))
             {
@@ -177,7 +157,6 @@ internal sealed unsafe class ProxyEventLoop
                 if (events[i].Data == 0)
                 {
                     // Stop() or Abort(): act on it now rather than at the next tick.
-                    Epoll.Drain(_wakeUp);
                     _lastTick = 0;
                     continue;
                 }
@@ -235,12 +214,7 @@ internal sealed unsafe class ProxyEventLoop
         }
 
         _released.Clear();
-        lock (_wakeUpGate)
-        {
-            _wakeUpClosed = true;
-            Epoll.Close(_epoll);
-            Epoll.Close(_wakeUp);
-        }
+        _epoll.Close();
 
         // Taken after the last look at the queue, before the descriptors closed.
         while (_adopted.TryDequeue(out var late))
@@ -252,7 +226,6 @@ internal sealed unsafe class ProxyEventLoop
         {
             handle.Free();
         }
-
 
         _exited.TrySetResult();
     }

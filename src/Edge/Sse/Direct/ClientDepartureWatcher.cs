@@ -25,11 +25,9 @@ internal sealed partial class ClientDepartureWatcher : IDisposable
     private readonly ILogger<ClientDepartureWatcher> _logger;
     private readonly Lock _gate = new();
     private readonly ConcurrentQueue<GCHandle> _released = new();
-    private int _epoll = -1;
-    private int _wakeUp = -1;
+    private EpollInstance? _epoll;
     private Thread? _thread;
     private bool _disposed;
-    private bool _closed;
 
     public ClientDepartureWatcher(ILogger<ClientDepartureWatcher> logger)
     {
@@ -49,20 +47,10 @@ internal sealed partial class ClientDepartureWatcher : IDisposable
         }
 
         var watch = new Watch(this, socket, departed);
-        lock (_gate)
+        if (Started() is not { } epoll || !epoll.TryAdd((int)socket.Handle, Epoll.In | Epoll.RdHup | Epoll.EdgeTriggered, GCHandle.ToIntPtr(watch.Handle)))
         {
-            if (_disposed || _closed)
-            {
-                watch.Handle.Free();
-                return null;
-            }
-
-            EnsureStarted();
-            if (!Epoll.Add(_epoll, (int)socket.Handle, Epoll.In | Epoll.RdHup | Epoll.EdgeTriggered, GCHandle.ToIntPtr(watch.Handle)))
-            {
-                watch.Handle.Free();
-                return null;
-            }
+            watch.Handle.Free();
+            return null;
         }
 
         // A socket that is already readable or closed when added is reported by the next wait.
@@ -79,46 +67,44 @@ internal sealed partial class ClientDepartureWatcher : IDisposable
             }
 
             _disposed = true;
-            if (_wakeUp >= 0)
-            {
-                Epoll.Signal(_wakeUp);
-            }
         }
 
+        _epoll?.WakeUp();
         _thread?.Join(TimeSpan.FromSeconds(5));
     }
 
-    private void EnsureStarted()
+    /// <summary>The epoll instance, with its thread started at the first watch; null once disposed.</summary>
+    private EpollInstance? Started()
     {
-        if (_thread is not null)
+        lock (_gate)
         {
-            return;
-        }
+            if (_disposed)
+            {
+                return null;
+            }
 
-        _epoll = Epoll.Create();
-        _wakeUp = Epoll.CreateWakeUp();
-        Epoll.Add(_epoll, _wakeUp, Epoll.In, 0);
-        _thread = new Thread(Run) { IsBackground = true, Name = "Edge departure watcher" };
-        _thread.Start();
+            if (_epoll is null)
+            {
+                var epoll = _epoll = new EpollInstance();
+                _thread = new Thread(() => Run(epoll)) { IsBackground = true, Name = "Edge departure watcher" };
+                _thread.Start();
+            }
+
+            return _epoll;
+        }
     }
 
-    private unsafe void Run()
+    private unsafe void Run(EpollInstance epoll)
     {
         var events = stackalloc Epoll.Event[MaxEvents];
         try
         {
             while (!Volatile.Read(ref _disposed))
             {
-                var count = Epoll.Wait(_epoll, events, MaxEvents, -1);
+                var count = epoll.Wait(events, MaxEvents, -1);
                 for (var i = 0; i < count; i++)
                 {
-                    if (events[i].Data == 0)
-                    {
-                        Epoll.Drain(_wakeUp);
-                        continue;
-                    }
-
-                    if (GCHandle.FromIntPtr(events[i].Data).Target is Watch watch)
+                    if (events[i].Data != 0 && GCHandle.FromIntPtr(events[i].Data).Target is Watch watch)
                     {
                         watch.Check(events[i].Events);
                     }
@@ -138,16 +124,12 @@ internal sealed partial class ClientDepartureWatcher : IDisposable
         }
         finally
         {
-            lock (_gate)
+            // Handles are queued only while the instance is open (under its lock): after Close
+            // this is the last of them.
+            epoll.Close();
+            while (_released.TryDequeue(out var handle))
             {
-                // Under the lock a watch is removed with: a closed descriptor's number may be reused.
-                _closed = true;
-                Epoll.Close(_epoll);
-                Epoll.Close(_wakeUp);
-                while (_released.TryDequeue(out var handle))
-                {
-                    handle.Free();
-                }
+                handle.Free();
             }
         }
     }
@@ -222,16 +204,9 @@ internal sealed partial class ClientDepartureWatcher : IDisposable
                 return;
             }
 
-            lock (_owner._gate)
+            if (!_owner._epoll!.TryRemove((int)_socket.Handle, static w => w._owner._released.Enqueue(w.Handle), this))
             {
-                if (_owner._closed)
-                {
-                    Handle.Free();
-                    return;
-                }
-
-                Epoll.Remove(_owner._epoll, (int)_socket.Handle);
-                _owner._released.Enqueue(Handle);
+                Handle.Free();
             }
         }
 
