@@ -187,22 +187,48 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
             _stopping.Dispose();
         }
 
-        private async Task RunAcceptLoopsAsync(int count)
+        private Task RunAcceptLoopsAsync(int count)
         {
-            await Task.WhenAll(Enumerable.Range(0, count).Select(_ => Task.Run(AcceptLoopAsync))).ConfigureAwait(false);
-            _forKestrel.Writer.TryComplete();
+            var loops = new Task[count];
+            for (var i = 0; i < count; i++)
+            {
+                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                loops[i] = done.Task;
+                new Thread(() =>
+                {
+                    try
+                    {
+                        AcceptLoop();
+                    }
+                    finally
+                    {
+                        done.TrySetResult();
+                    }
+                })
+                {
+                    IsBackground = true,
+                    Name = "Edge accept loop",
+                }.Start();
+            }
+
+            return Task.WhenAll(loops).ContinueWith(_ => _forKestrel.Writer.TryComplete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
-        private async Task AcceptLoopAsync()
+        /// <summary>
+        /// Blocks in accept on its own thread: a connection that arrives wakes this thread
+        /// directly in the kernel, with no readiness event handed through the socket engine's
+        /// thread to a thread-pool worker.
+        /// </summary>
+        private void AcceptLoop()
         {
             while (!_stopping.IsCancellationRequested)
             {
                 Socket accepted;
                 try
                 {
-                    accepted = await _socket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                    accepted = _socket.Accept();
                 }
-                catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException || _stopping.IsCancellationRequested)
+                catch (Exception ex) when (ex is ObjectDisposedException || _stopping.IsCancellationRequested)
                 {
                     break;
                 }
@@ -210,7 +236,7 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
                 {
                     // Out of file descriptors, a connection reset before accept: keep listening.
                     Log.AcceptFailed(_logger, ex.SocketErrorCode, ex);
-                    await Task.Delay(TimeSpan.FromMilliseconds(10)).ConfigureAwait(false);
+                    Thread.Sleep(10);
                     continue;
                 }
 
