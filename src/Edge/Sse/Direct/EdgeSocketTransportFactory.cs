@@ -70,6 +70,10 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
                 // TCP_DEFER_ACCEPT: a connection is accepted once its first bytes arrived, so the
                 // first look at them needs no wait, and a silent connection costs nothing here.
                 socket.SetRawSocketOption(IpProtoTcp, TcpDeferAccept, BitConverter.GetBytes(DeferAcceptSeconds));
+
+                // Linux copies TCP_NODELAY from the listening socket to every accepted one: set
+                // once here, it saves a system call per connection.
+                socket.NoDelay = _options.NoDelay;
             }
 
             socket.Listen(_options.Backlog);
@@ -93,7 +97,7 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
             factoryOptions,
             _loggerFactory.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
         var proxy = _services.GetService<DirectProxy>() is { Enabled: true } enabled ? enabled : null;
-        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, factory, _services.GetService<DirectStreamServer>(), proxy, _options.NoDelay, _loggerFactory.CreateLogger<EdgeSocketTransportFactory>()));
+        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, factory, _services.GetService<DirectStreamServer>(), proxy, _options.NoDelay && !OperatingSystem.IsLinux(), _loggerFactory.CreateLogger<EdgeSocketTransportFactory>()));
     }
 
     private sealed partial class Listener : IConnectionListener
@@ -103,7 +107,7 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
         private readonly DirectStreamServer? _direct;
         private readonly DirectProxy? _proxy;
         private readonly Action<Socket> _toKestrel;
-        private readonly bool _noDelay;
+        private readonly bool _noDelayPerConnection;
         private readonly ILogger _logger;
         private readonly Channel<Socket> _forKestrel = Channel.CreateUnbounded<Socket>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
         private readonly CancellationTokenSource _stopping = new();
@@ -114,14 +118,14 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
         private int _active = 1;
         private int _unbound;
 
-        public Listener(Socket socket, SocketConnectionContextFactory factory, DirectStreamServer? direct, DirectProxy? proxy, bool noDelay, ILogger logger)
+        public Listener(Socket socket, SocketConnectionContextFactory factory, DirectStreamServer? direct, DirectProxy? proxy, bool noDelayPerConnection, ILogger logger)
         {
             _socket = socket;
             _factory = factory;
             _direct = direct;
             _proxy = proxy;
             _toKestrel = ToKestrel;
-            _noDelay = noDelay;
+            _noDelayPerConnection = noDelayPerConnection;
             _logger = logger;
             EndPoint = socket.LocalEndPoint!;
             // One accept loop per core, each serving what it accepts until that first awaits (for a
@@ -240,7 +244,7 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
                     continue;
                 }
 
-                if (_noDelay)
+                if (_noDelayPerConnection)
                 {
                     accepted.NoDelay = true;
                 }

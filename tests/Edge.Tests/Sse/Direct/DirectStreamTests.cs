@@ -4,6 +4,11 @@ using System.Text;
 using Edge.Diagnostics;
 using Edge.Testing;
 using Edge.Tests.Functional;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
@@ -110,6 +115,21 @@ public sealed class DirectStreamTests
         var head = await client.ReadHeadAsync();
         Assert.StartsWith("HTTP/1.1 200 OK\r\n", head, StringComparison.Ordinal);
         Assert.Contains("Transfer-Encoding: chunked", head, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AConnectionHandedToKestrel_HasNagleAsConfigured(bool noDelay)
+    {
+        await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default(), configureServices: services =>
+        {
+            services.Configure<SocketTransportOptions>(o => o.NoDelay = noDelay);
+            services.AddSingleton<IStartupFilter>(new NoDelayProbe());
+        });
+        using var client = await RawClient.ConnectAsync(edge, $"GET {NoDelayProbe.Path} HTTP/1.1\r\nHost: {edge.BaseAddress.Authority}\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", await client.ReadHeadAsync(), StringComparison.Ordinal);
+        Assert.Contains($"nodelay={noDelay}", await client.ReadUntilAsync(";"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -311,5 +331,27 @@ public sealed class DirectStreamTests
                 await Task.Delay(1);
             }
         }
+    }
+
+    /// <summary>Answers, for a request Kestrel serves, whether its connection's socket has Nagle's algorithm off.</summary>
+    private sealed class NoDelayProbe : IStartupFilter
+    {
+        public const string Path = "/_test/nodelay";
+
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use(async (context, nextMiddleware) =>
+            {
+                if (context.Request.Path == Path)
+                {
+                    var socket = context.Features.Get<IConnectionSocketFeature>()?.Socket;
+                    await context.Response.WriteAsync($"nodelay={socket?.NoDelay};");
+                    return;
+                }
+
+                await nextMiddleware(context);
+            });
+            next(app);
+        };
     }
 }
