@@ -146,6 +146,14 @@ for t in "${tlist[@]:+${tlist[@]}}"; do
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac
   sleep 1
+  # Right after a start with one warm-up round: for the edge this includes the JIT's
+  # optimizing pass over the hot code (see bench/README.md). Then a fresh start for the rest.
+  bench hold --target "$t" --pid "$pids" --label hold-cold --warmup-rounds 1 --streams "$hold" --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec"
+  case "$t" in
+    edge) stop_edges; start_edges 1; pids=$(IFS=,; echo "${EDGE_PIDS[*]}") ;;
+    *) bash bench/peers/$t.sh stop; sleep 1; bash bench/peers/$t.sh start; pids=$(bash bench/peers/$t.sh pid) ;;
+  esac
+  sleep 1
   bench hold --target "$t" --pid "$pids" --label hold --streams "$hold" --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec"
   # The same burst again: the first one after a start includes the edge's JIT compilation.
   bench hold --target "$t" --pid "$pids" --label hold-again --streams "$hold" --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec"

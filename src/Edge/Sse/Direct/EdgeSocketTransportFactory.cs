@@ -34,6 +34,9 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
     private const int TcpDeferAccept = 9;
     private const int DeferAcceptSeconds = 5;
 
+    /// <summary>Each accept thread opens some 20,000 streams a second; more would mostly wait.</summary>
+    private const int MaxAcceptThreads = 8;
+
     private readonly SocketTransportOptions _options;
     private readonly IServiceProvider _services;
     private readonly IMemoryPoolFactory<byte>? _memoryPoolFactory;
@@ -128,9 +131,11 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
             _noDelayPerConnection = noDelayPerConnection;
             _logger = logger;
             EndPoint = socket.LocalEndPoint!;
-            // One accept loop per core, each serving what it accepts until that first awaits (for a
-            // stream, until it is open): no hand-off to another thread per connection.
-            _acceptLoops = RunAcceptLoopsAsync(Environment.ProcessorCount);
+            // One accept thread per two cores (1 to 8), each serving what it accepts until that first
+            // awaits (for a stream, until it is open): no hand-off to another thread per connection.
+            // The other cores send events. On 2 cores, one thread opened streams for 10-20 % less
+            // CPU than two in alternating runs (fewer context switches), in the same wall time.
+            _acceptLoops = RunAcceptLoopsAsync(Math.Clamp(Environment.ProcessorCount / 2, 1, MaxAcceptThreads));
         }
 
         public EndPoint EndPoint { get; }
