@@ -155,7 +155,7 @@ for t in "${tlist[@]:+${tlist[@]}}"; do
   esac
   sleep 1
   bench hold --target "$t" --pid "$pids" --label hold --streams "$hold" --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec"
-  # The same burst again: the first one after a start includes the edge's JIT compilation.
+  # The same burst again on the same process.
   bench hold --target "$t" --pid "$pids" --label hold-again --streams "$hold" --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec"
   bench fanout --target "$t" --pid "$pids" --label fanout-a --subs "$fa_s" --channels "$fa_k" --rate "$fa_r" --seconds "$seconds" "${common[@]}"
   bench fanout --target "$t" --pid "$pids" --label fanout-b --subs "$fb_s" --channels "$fb_k" --rate "$fb_r" --seconds "$seconds" "${common[@]}"

@@ -56,6 +56,9 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
     /// <remarks>Binding happens after the options were validated, so the stream server is resolved only here.</remarks>
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
+        // Linux copies TCP_NODELAY from the listening socket to every accepted one: set once on
+        // the listener, it saves a system call per connection.
+        var acceptedInheritNoDelay = OperatingSystem.IsLinux();
         Socket socket;
         try
         {
@@ -73,9 +76,10 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
                 // TCP_DEFER_ACCEPT: a connection is accepted once its first bytes arrived, so the
                 // first look at them needs no wait, and a silent connection costs nothing here.
                 socket.SetRawSocketOption(IpProtoTcp, TcpDeferAccept, BitConverter.GetBytes(DeferAcceptSeconds));
+            }
 
-                // Linux copies TCP_NODELAY from the listening socket to every accepted one: set
-                // once here, it saves a system call per connection.
+            if (acceptedInheritNoDelay)
+            {
                 socket.NoDelay = _options.NoDelay;
             }
 
@@ -100,7 +104,7 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
             factoryOptions,
             _loggerFactory.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
         var proxy = _services.GetService<DirectProxy>() is { Enabled: true } enabled ? enabled : null;
-        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, factory, _services.GetService<DirectStreamServer>(), proxy, _options.NoDelay && !OperatingSystem.IsLinux(), _loggerFactory.CreateLogger<EdgeSocketTransportFactory>()));
+        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, factory, _services.GetService<DirectStreamServer>(), proxy, _options.NoDelay && !acceptedInheritNoDelay, _loggerFactory.CreateLogger<EdgeSocketTransportFactory>()));
     }
 
     private sealed partial class Listener : IConnectionListener
@@ -196,31 +200,31 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
             _stopping.Dispose();
         }
 
-        private Task RunAcceptLoopsAsync(int count)
+        private async Task RunAcceptLoopsAsync(int count)
         {
-            var loops = new Task[count];
-            for (var i = 0; i < count; i++)
-            {
-                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                loops[i] = done.Task;
-                new Thread(() =>
-                {
-                    try
-                    {
-                        AcceptLoop();
-                    }
-                    finally
-                    {
-                        done.TrySetResult();
-                    }
-                })
-                {
-                    IsBackground = true,
-                    Name = "Edge accept loop",
-                }.Start();
-            }
+            await Task.WhenAll(Enumerable.Range(0, count).Select(_ => StartAcceptThread())).ConfigureAwait(false);
+            _forKestrel.Writer.TryComplete();
+        }
 
-            return Task.WhenAll(loops).ContinueWith(_ => _forKestrel.Writer.TryComplete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        private Task StartAcceptThread()
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            new Thread(() =>
+            {
+                try
+                {
+                    AcceptLoop();
+                }
+                finally
+                {
+                    done.TrySetResult();
+                }
+            })
+            {
+                IsBackground = true,
+                Name = "Edge accept loop",
+            }.Start();
+            return done.Task;
         }
 
         /// <summary>
