@@ -140,16 +140,6 @@ public sealed class ProxyOptions
     /// 100 s, which cuts quiet proxied streams). Default 1 hour.
     /// </summary>
     public TimeSpan ActivityTimeout { get; set; } = TimeSpan.FromHours(1);
-
-    /// <summary>
-    /// Forward plain HTTP/1.1 GET and HEAD requests for simple YARP routes on the edge's own
-    /// event loops instead of through Kestrel and YARP (Linux x64; see "How a request is
-    /// proxied" in the README). Default true.
-    /// </summary>
-    public bool Direct { get; set; } = true;
-
-    /// <summary>Event loop threads of the direct proxy; 0 picks one per four cores (at least one).</summary>
-    public int DirectLoops { get; set; }
 }
 
 public sealed class ResponseCompressionSettings

@@ -58,11 +58,6 @@ internal sealed partial class EdgeOptionsValidator : IValidateOptions<EdgeOption
             errors.Add("Edge:Proxy:ActivityTimeout must be positive.");
         }
 
-        if (options.Proxy.DirectLoops is < 0 or > 256)
-        {
-            errors.Add($"Edge:Proxy:DirectLoops must be between 0 (one per four cores) and 256; it is {options.Proxy.DirectLoops}.");
-        }
-
         CheckPath(options.Health.LivePath, "Edge:Health:LivePath", errors);
         CheckPath(options.Health.ReadyPath, "Edge:Health:ReadyPath", errors);
 

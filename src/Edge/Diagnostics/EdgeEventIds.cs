@@ -50,9 +50,4 @@ internal static class EdgeEventIds
     public const int CorsReloadRejected = 5010;
     public const int ChannelRefused = 5011;
     public const int RequestRefused = 5012;
-
-    // Direct proxy: 6xxx
-    public const int DirectProxyUpstreamFailed = 6000;
-    public const int DirectProxyUpstreamTimedOut = 6001;
-    public const int DirectProxyFailed = 6002;
 }

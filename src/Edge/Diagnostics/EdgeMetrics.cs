@@ -14,8 +14,6 @@ internal sealed class EdgeMetrics
     private long _connections;
     private long _connectionsOpened;
     private long _eventsDelivered;
-    private long _directProxyRequests;
-    private long _directProxyFailures;
     private long _slowConsumers;
     private long _gaps;
     private long _recordsRead;
@@ -38,8 +36,6 @@ internal sealed class EdgeMetrics
         meter.CreateObservableCounter("edge.broker.records.malformed", () => Volatile.Read(ref _recordsMalformed), "{record}", "Records skipped because they do not parse.");
         meter.CreateObservableCounter("edge.broker.records.duplicate", () => Volatile.Read(ref _recordsDuplicate), "{record}", "Records dropped as duplicates of a message id.");
         meter.CreateObservableCounter("edge.publish.events", () => Volatile.Read(ref _eventsPublished), "{event}", "Events accepted by the publish API.");
-        meter.CreateObservableCounter("edge.proxy.direct.requests", () => Volatile.Read(ref _directProxyRequests), "{request}", "Requests forwarded by the direct proxy.");
-        meter.CreateObservableCounter("edge.proxy.direct.failures", () => Volatile.Read(ref _directProxyFailures), "{request}", "Direct proxy requests answered 502/504 or cut because the upstream failed.");
         meter.CreateObservableCounter("edge.publish.rejected", () => Volatile.Read(ref _publishRejected), "{request}", "Publish requests refused.");
     }
 
@@ -91,14 +87,6 @@ internal sealed class EdgeMetrics
 
     public void PublishRejectedOnce() => Interlocked.Increment(ref _publishRejected);
 
-    public void DirectProxyRequest() => Interlocked.Increment(ref _directProxyRequests);
-
-    public void DirectProxyFailure() => Interlocked.Increment(ref _directProxyFailures);
-
-    public long DirectProxyRequests => Volatile.Read(ref _directProxyRequests);
-
-    public long DirectProxyFailures => Volatile.Read(ref _directProxyFailures);
-
     public object Snapshot() => new
     {
         connections = Connections,
@@ -112,7 +100,5 @@ internal sealed class EdgeMetrics
         recordsDuplicate = RecordsDuplicate,
         eventsPublished = EventsPublished,
         publishRejected = PublishRejected,
-        directProxyRequests = DirectProxyRequests,
-        directProxyFailures = DirectProxyFailures,
     };
 }

@@ -1,5 +1,4 @@
 using Edge.Configuration;
-using Edge.Proxy.Direct;
 using Edge.Sse.Direct;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
@@ -55,21 +54,11 @@ public static class EdgeApp
         });
 
         var directStreams = builder.Configuration.GetValue($"{EdgeOptions.SectionName}:DirectStreams", new EdgeOptions().DirectStreams);
-        var directProxy = builder.Configuration.GetValue($"{EdgeOptions.SectionName}:Proxy:Direct", new ProxyOptions().Direct);
         if (directStreams)
         {
             builder.Services.AddSingleton<DirectStreamServer>();
             builder.Services.AddSingleton<ClientDepartureWatcher>();
-        }
 
-        if (directProxy)
-        {
-            builder.Services.AddSingleton<DirectProxyRoutes>();
-            builder.Services.AddSingleton<DirectProxy>();
-        }
-
-        if (directStreams || directProxy)
-        {
             // Registered after UseSockets, so Kestrel binds IP endpoints through it. A TLS
             // connection's first bytes are a handshake, never a GET: it goes on to Kestrel untouched.
             builder.Services.AddSingleton<IConnectionListenerFactory, EdgeSocketTransportFactory>();

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Edge.Sockets;
 
-/// <summary>The few Linux calls the direct proxy's event loops and the direct streams' departure watcher use; sockets are otherwise read and written through <see cref="System.Net.Sockets.Socket"/>.</summary>
+/// <summary>The few Linux calls the direct streams' departure watcher uses; sockets are otherwise read and written through <see cref="System.Net.Sockets.Socket"/>.</summary>
 internal static unsafe partial class Epoll
 {
     public const uint In = 0x001;

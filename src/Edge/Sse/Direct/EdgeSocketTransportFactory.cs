@@ -3,7 +3,6 @@ using System.Reflection;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Edge.Diagnostics;
-using Edge.Proxy.Direct;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
@@ -13,9 +12,7 @@ namespace Edge.Sse.Direct;
 /// <summary>
 /// Kestrel's socket transport with one step in front: each accepted TCP connection is first
 /// offered to <see cref="DirectStreamServer"/>, which keeps it only when its first request is
-/// a plain stream GET, then to the <see cref="DirectProxy"/>, which keeps it while its requests
-/// are plain GETs and HEADs for routes it forwards. Every other connection becomes an ordinary
-/// Kestrel connection (the same
+/// a plain stream GET. Every other connection becomes an ordinary Kestrel connection (the same
 /// <see cref="SocketConnectionContextFactory"/> Kestrel uses), with its bytes still unread.
 /// Endpoints other than IP (Unix sockets, inherited handles) use Kestrel's transport as is.
 /// </summary>
@@ -103,17 +100,14 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
         var factory = new SocketConnectionContextFactory(
             factoryOptions,
             _loggerFactory.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
-        var proxy = _services.GetService<DirectProxy>() is { Enabled: true } enabled ? enabled : null;
-        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, factory, _services.GetService<DirectStreamServer>(), proxy, _options.NoDelay && !acceptedInheritNoDelay, _loggerFactory.CreateLogger<EdgeSocketTransportFactory>()));
+        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, factory, _services.GetRequiredService<DirectStreamServer>(), _options.NoDelay && !acceptedInheritNoDelay, _loggerFactory.CreateLogger<EdgeSocketTransportFactory>()));
     }
 
     private sealed partial class Listener : IConnectionListener
     {
         private readonly Socket _socket;
         private readonly SocketConnectionContextFactory _factory;
-        private readonly DirectStreamServer? _direct;
-        private readonly DirectProxy? _proxy;
-        private readonly Action<Socket> _toKestrel;
+        private readonly DirectStreamServer _direct;
         private readonly bool _noDelayPerConnection;
         private readonly ILogger _logger;
         private readonly Channel<Socket> _forKestrel = Channel.CreateUnbounded<Socket>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
@@ -125,13 +119,11 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
         private int _active = 1;
         private int _unbound;
 
-        public Listener(Socket socket, SocketConnectionContextFactory factory, DirectStreamServer? direct, DirectProxy? proxy, bool noDelayPerConnection, ILogger logger)
+        public Listener(Socket socket, SocketConnectionContextFactory factory, DirectStreamServer direct, bool noDelayPerConnection, ILogger logger)
         {
             _socket = socket;
             _factory = factory;
             _direct = direct;
-            _proxy = proxy;
-            _toKestrel = ToKestrel;
             _noDelayPerConnection = noDelayPerConnection;
             _logger = logger;
             EndPoint = socket.LocalEndPoint!;
@@ -174,22 +166,15 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
             try
             {
                 await _served.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-                if (_proxy is not null)
-                {
-                    _proxy.Stop();
-                    await _proxy.WhenDrained().WaitAsync(cancellationToken).ConfigureAwait(false);
-                }
             }
             catch (OperationCanceledException)
             {
-                // The host's shutdown timeout: what is still proxied is cut, as Kestrel aborts its connections.
-                _proxy?.Abort();
+                // The host's shutdown timeout: the hub's drain closes what is still open.
             }
         }
 
         public async ValueTask DisposeAsync()
         {
-            _proxy?.Abort();
             await UnbindAsync().ConfigureAwait(false);
             while (_forKestrel.Reader.TryRead(out var socket))
             {
@@ -269,12 +254,7 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
             Interlocked.Increment(ref _active);
             try
             {
-                if (_direct is not null && await _direct.TryServeAsync(socket, _stopping.Token).ConfigureAwait(false))
-                {
-                    return;
-                }
-
-                if (_proxy is not null && _proxy.TryTake(socket, _toKestrel))
+                if (await _direct.TryServeAsync(socket, _stopping.Token).ConfigureAwait(false))
                 {
                     return;
                 }
