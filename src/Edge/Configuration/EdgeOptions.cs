@@ -40,6 +40,9 @@ public sealed class EdgeOptions
 
     public ProxyOptions Proxy { get; set; } = new();
 
+    /// <summary>Whose <c>X-Forwarded-*</c> headers to trust; off by default.</summary>
+    public ForwardedHeadersSettings ForwardedHeaders { get; set; } = new();
+
     public ResponseCompressionSettings ResponseCompression { get; set; } = new();
 
     public HealthOptions Health { get; set; } = new();

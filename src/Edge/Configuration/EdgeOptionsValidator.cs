@@ -40,6 +40,7 @@ internal sealed partial class EdgeOptionsValidator : IValidateOptions<EdgeOption
             errors.Add($"Edge:Broker:Type: '{options.Broker.Type}' is not a known broker; known types: {string.Join(", ", _brokers.Types)}.");
         }
 
+        Http.ForwardedHeadersSetup.Validate(options.ForwardedHeaders, errors);
         ValidateReplay(options.Replay, errors);
         ValidatePublish(options.Publish, errors);
 

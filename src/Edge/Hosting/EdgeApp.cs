@@ -56,6 +56,7 @@ public static class EdgeApp
         var directStreams = builder.Configuration.GetValue($"{EdgeOptions.SectionName}:DirectStreams", new EdgeOptions().DirectStreams);
         if (directStreams)
         {
+            builder.Services.AddSingleton<HeadClassifier>();
             builder.Services.AddSingleton<DirectStreamServer>();
             builder.Services.AddSingleton<ClientDepartureWatcher>();
 

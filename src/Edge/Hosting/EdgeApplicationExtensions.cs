@@ -25,6 +25,11 @@ public static class EdgeApplicationExtensions
     {
         var options = app.Services.GetRequiredService<IOptions<EdgeOptions>>().Value;
 
+        if (options.ForwardedHeaders.Enabled)
+        {
+            app.UseForwardedHeaders();
+        }
+
         app.UseRouting();
 
         // The CORS middleware resolves its policy provider from a new request scope and writes

@@ -26,6 +26,7 @@ public static class EdgeServiceCollectionExtensions
         services.AddSingleton(catalog);
         services.AddOptions<EdgeOptions>().Bind(edgeSection).ValidateOnStart();
         services.AddSingleton<IValidateOptions<EdgeOptions>, EdgeOptionsValidator>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>, Http.ForwardedHeadersSetup>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<EdgeMetrics>();

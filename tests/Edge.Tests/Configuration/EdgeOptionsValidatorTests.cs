@@ -24,6 +24,37 @@ public sealed class EdgeOptionsValidatorTests
     }
 
     [Fact]
+    public void Validate_ForwardedHeaders_ReportsEveryBadValueByKey()
+    {
+        var options = Valid();
+        options.ForwardedHeaders = new ForwardedHeadersSettings
+        {
+            Enabled = true,
+            Headers = ["XForwardedFor", "XForwardedSomething", "3"],
+            KnownProxies = ["10.0.0.1", "not-an-ip"],
+            KnownNetworks = ["10.0.0.0/8", "10.0.0.0/99"],
+            ForwardLimit = -1,
+        };
+
+        var errors = Errors(options);
+        Assert.Equal(5, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("Edge:ForwardedHeaders:Headers:1", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Edge:ForwardedHeaders:Headers:2", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Edge:ForwardedHeaders:KnownProxies:1", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Edge:ForwardedHeaders:KnownNetworks:1", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Edge:ForwardedHeaders:ForwardLimit", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Validate_ForwardedHeadersOff_IgnoresTheirValues()
+    {
+        var options = Valid();
+        options.ForwardedHeaders = new ForwardedHeadersSettings { KnownProxies = ["not-an-ip"] };
+
+        Assert.Empty(Errors(options));
+    }
+
+    [Fact]
     public void Validate_UnknownBrokerType_NamesTheKeyAndKnownTypes()
     {
         var options = Valid();

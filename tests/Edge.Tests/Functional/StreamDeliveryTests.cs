@@ -59,6 +59,20 @@ public sealed class StreamDeliveryTests
     }
 
     [Fact]
+    public async Task Publish_NullData_ArrivesAsTheJsonValueNull()
+    {
+        await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default());
+        await using var client = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=c");
+
+        using var _ = await edge.PublishAsync("""[{"channel":"c","event":"cleared","data":null},{"channel":"c","data":0}]""");
+
+        var received = await client.ReadEventsAsync(2, Wait);
+        Assert.Equal("null", received[0].Data);
+        Assert.Contains("event: cleared\ndata: null\n", received[0].Raw, StringComparison.Ordinal);
+        Assert.Equal("0", received[1].Data);
+    }
+
+    [Fact]
     public async Task Channels_OnlySubscribedChannelsArrive()
     {
         await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default());

@@ -193,15 +193,19 @@ public static class EnvelopeParser
         return null;
     }
 
+    /// <summary>A JSON <c>null</c> is a value like any other: it arrives as <c>data: null</c>.</summary>
+    private static readonly EnvelopeData NullData = EnvelopeData.FromJson("null");
+
     private static EnvelopeData ReadData(JsonElement value)
     {
         switch (value.ValueKind)
         {
             case JsonValueKind.String:
                 return EnvelopeData.FromText(value.GetString()!);
-            case JsonValueKind.Null:
             case JsonValueKind.Undefined:
                 return EnvelopeData.Empty;
+            case JsonValueKind.Null:
+                return NullData;
             default:
                 var buffer = new ArrayBufferWriter<byte>(256);
                 using (var writer = new Utf8JsonWriter(buffer, CompactWriterOptions))

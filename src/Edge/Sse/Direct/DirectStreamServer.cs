@@ -5,7 +5,8 @@ using Edge.Diagnostics;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Edge.Configuration;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
@@ -21,41 +22,64 @@ namespace Edge.Sse.Direct;
 /// </summary>
 internal sealed partial class DirectStreamServer
 {
-    /// <summary>A client that sends its head in pieces is looked at this many times, then left to Kestrel.</summary>
-    private const int MaxPeeks = 4;
-
     private readonly StreamCatalog _catalog;
-    private readonly Func<string, StreamRoute?> _matchStream;
+    private readonly HeadClassifier _classifier;
+    private readonly RequestDelegate _pipeline;
     private readonly SseStreamEndpoint _endpoint;
     private readonly ClientDepartureWatcher _departures;
     private readonly ICorsService _cors;
     private readonly ICorsPolicyProvider _corsPolicies;
     private readonly IServiceProvider _services;
     private readonly TimeProvider _timeProvider;
-    private readonly TimeSpan _headTimeout;
     private readonly ILogger<DirectStreamServer> _logger;
 
     public DirectStreamServer(
         StreamCatalog catalog,
+        HeadClassifier classifier,
         SseStreamEndpoint endpoint,
         ClientDepartureWatcher departures,
         ICorsService cors,
         ICorsPolicyProvider corsPolicies,
         IServiceProvider services,
-        IOptions<KestrelServerOptions> kestrel,
+        IConfiguration configuration,
+        IOptions<EdgeOptions> options,
         TimeProvider timeProvider,
         ILogger<DirectStreamServer> logger)
     {
         _catalog = catalog;
-        _matchStream = catalog.Match;
+        _classifier = classifier;
         _endpoint = endpoint;
         _departures = departures;
         _cors = cors;
         _corsPolicies = corsPolicies;
         _services = services;
         _timeProvider = timeProvider;
-        _headTimeout = kestrel.Value.Limits.RequestHeadersTimeout;
         _logger = logger;
+        _pipeline = BuildPipeline(services, configuration, options.Value.ForwardedHeaders.Enabled);
+    }
+
+    /// <summary>
+    /// What every request passes before the edge sees it, in the order the host applies it to the
+    /// requests Kestrel serves: host filtering (<c>AllowedHosts</c>), the forwarded headers the
+    /// host enables by itself (<c>ASPNETCORE_FORWARDEDHEADERS_ENABLED</c>), the edge's own
+    /// (<c>Edge:ForwardedHeaders</c>), then the stream. The same middleware, so the same answers.
+    /// </summary>
+    private RequestDelegate BuildPipeline(IServiceProvider services, IConfiguration configuration, bool edgeForwardedHeaders)
+    {
+        var app = new ApplicationBuilder(services);
+        app.UseHostFiltering();
+        if (string.Equals(configuration["FORWARDEDHEADERS_ENABLED"], "true", StringComparison.OrdinalIgnoreCase))
+        {
+            app.UseForwardedHeaders();
+        }
+
+        if (edgeForwardedHeaders)
+        {
+            app.UseForwardedHeaders();
+        }
+
+        app.Run(OpenInPipelineAsync);
+        return app.Build();
     }
 
     /// <summary>
@@ -70,9 +94,10 @@ internal sealed partial class DirectStreamServer
         }
 
         socket.Blocking = false;
-        var (head, length) = await PeekHeadAsync(socket, cancellationToken).ConfigureAwait(false);
+        var (head, length) = await _classifier.ClassifyAsync(socket, cancellationToken).ConfigureAwait(false);
         if (head is null)
         {
+            // As Kestrel's own transport hands sockets over; Kestrel only uses asynchronous calls.
             socket.Blocking = true;
             return false;
         }
@@ -122,70 +147,6 @@ internal sealed partial class DirectStreamServer
         }
 
         return true;
-    }
-
-    /// <summary>Looks at the first bytes without taking them; returns the head and its length when it is a stream GET.</summary>
-    private async Task<(RequestHead? Head, int Length)> PeekHeadAsync(Socket socket, CancellationToken cancellationToken)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(RequestHead.MaxHeadBytes + 1);
-        try
-        {
-            // The listener defers accepting until the first bytes are in, so most heads can be
-            // read at once, without a wait (and without its timer).
-            var ready = socket.Receive(buffer, 0, RequestHead.MaxHeadBytes + 1, SocketFlags.Peek, out var error);
-            if (error is not (SocketError.Success or SocketError.WouldBlock) || (error == SocketError.Success && ready == 0))
-            {
-                return (null, 0);
-            }
-
-            if (error == SocketError.Success && TryDecide(buffer, ready, out var decided))
-            {
-                return decided;
-            }
-
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_headTimeout);
-            for (var peek = 0; peek < MaxPeeks; peek++)
-            {
-                int received;
-                try
-                {
-                    received = await socket.ReceiveAsync(buffer.AsMemory(0, RequestHead.MaxHeadBytes + 1), SocketFlags.Peek, timeout.Token).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is OperationCanceledException or SocketException)
-                {
-                    // Silent too long, or gone: Kestrel applies its own rules from the first byte.
-                    return (null, 0);
-                }
-
-                if (received == 0)
-                {
-                    return (null, 0);
-                }
-
-                if (TryDecide(buffer, received, out decided))
-                {
-                    return decided;
-                }
-
-                // The rest of the head is on its way.
-                await Task.Delay(TimeSpan.FromMilliseconds(5 << peek), _timeProvider, cancellationToken).ConfigureAwait(false);
-            }
-
-            return (null, 0);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    /// <summary>Whether the bytes so far settle it: a stream head (with its length) or Kestrel's connection.</summary>
-    private bool TryDecide(byte[] buffer, int received, out (RequestHead? Head, int Length) decided)
-    {
-        var outcome = RequestHead.Read(new ReadOnlySequence<byte>(buffer, 0, received), _matchStream, out var head, out var length);
-        decided = outcome == HeadReadResult.Stream ? (head, length) : (null, 0);
-        return outcome != HeadReadResult.Incomplete;
     }
 
     private static async Task ConsumeAsync(Socket socket, int length, CancellationToken cancellationToken)
@@ -270,15 +231,39 @@ internal sealed partial class DirectStreamServer
         });
         features.Set<IRouteValuesFeature>(new RouteValuesFeature { RouteValues = head.Route.Values });
         features.Set<IServiceProvidersFeature>(new ServiceProvidersFeature(_services));
+        var opening = new Opening(stream, output);
+        features.Set(opening);
         var context = new DefaultHttpContext(features);
+        await _pipeline(context).ConfigureAwait(false);
+        if (opening.Result is null && !exchange.HasStarted)
+        {
+            // Answered without a body (a refusal by status only, host filtering): the head still goes out.
+            await exchange.StartAsync().ConfigureAwait(false);
+        }
 
+        return opening.Result;
+    }
+
+    private async Task OpenInPipelineAsync(HttpContext context)
+    {
+        var opening = context.Features.GetRequiredFeature<Opening>();
         if (context.Request.Headers.ContainsKey(HeaderNames.Origin)
-            && await _corsPolicies.GetPolicyAsync(context, stream.Options.CorsPolicy).ConfigureAwait(false) is { } policy)
+            && await _corsPolicies.GetPolicyAsync(context, opening.Stream.Options.CorsPolicy).ConfigureAwait(false) is { } policy)
         {
             _cors.ApplyResult(_cors.EvaluatePolicy(context, policy), context.Response);
         }
 
-        return await _endpoint.OpenAsync(context, stream, output).ConfigureAwait(false);
+        opening.Result = await _endpoint.OpenAsync(context, opening.Stream, opening.Output).ConfigureAwait(false);
+    }
+
+    /// <summary>The stream a request through the pipeline opens, and what it opened.</summary>
+    private sealed class Opening(StreamDefinition stream, SocketBodyWriter output)
+    {
+        public StreamDefinition Stream { get; } = stream;
+
+        public SocketBodyWriter Output { get; } = output;
+
+        public OpenStream? Result { get; set; }
     }
 
     private sealed class ServiceProvidersFeature(IServiceProvider services) : IServiceProvidersFeature

@@ -20,16 +20,18 @@ internal enum HeadReadResult
 
 /// <summary>
 /// The head of a plain HTTP/1.1 <c>GET</c>, read straight from the connection's first bytes.
-/// Only the simplest requests qualify (origin-form target without percent-escapes, no body, no
-/// upgrade, no pipelined bytes after the head, visible ASCII only); every other request is left
-/// untouched for Kestrel, which answers it (and any error in it) in full.
+/// Only the simplest requests qualify (origin-form target of unreserved characters, no body, no
+/// upgrade, no pipelined bytes after the head, CR LF line endings, a valid <c>Host</c>, visible
+/// ASCII only, within Kestrel's own limits); every other request is left untouched for Kestrel,
+/// which answers it (and any error in it) in full. What qualifies is a strict subset of what
+/// Kestrel accepts, so a head read here is one Kestrel would have served the same way.
 /// </summary>
 internal sealed class RequestHead
 {
     /// <summary>Longer heads are left to Kestrel, which enforces its own limits.</summary>
     public const int MaxHeadBytes = 16 * 1024;
 
-    private const int MaxHeaders = 64;
+    private static readonly SearchValues<byte> LineBreaks = SearchValues.Create("\r\n"u8);
 
     private RequestHead(StreamRoute route, string path, string query, string rawTarget, HeaderDictionary headers)
     {
@@ -58,51 +60,116 @@ internal sealed class RequestHead
     /// handed on without waiting for its headers.
     /// </summary>
     /// <param name="length">The head's length in bytes, when it is complete.</param>
-    public static HeadReadResult Read(ReadOnlySequence<byte> buffer, Func<string, StreamRoute?> matchStream, out RequestHead? head, out int length)
+    /// <param name="limits">Kestrel's limits, narrowed to what this reader serves; default <see cref="HeadLimits.Default"/>.</param>
+    public static HeadReadResult Read(ReadOnlySequence<byte> buffer, Func<string, StreamRoute?> matchStream, out RequestHead? head, out int length, HeadLimits? limits = null)
+    {
+        head = null;
+        length = 0;
+        var max = limits ?? HeadLimits.Default;
+        if (buffer.IsSingleSegment)
+        {
+            return Read(buffer.FirstSpan, matchStream, max, out head, out length);
+        }
+
+        var copy = ArrayPool<byte>.Shared.Rent((int)Math.Min(buffer.Length, MaxHeadBytes + 1));
+        try
+        {
+            var taken = buffer.Slice(0, Math.Min(buffer.Length, copy.Length));
+            taken.CopyTo(copy);
+            return Read(copy.AsSpan(0, (int)taken.Length), matchStream, max, out head, out length);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(copy);
+        }
+    }
+
+    private static HeadReadResult Read(ReadOnlySpan<byte> bytes, Func<string, StreamRoute?> matchStream, HeadLimits limits, out RequestHead? head, out int length)
     {
         head = null;
         length = 0;
         var prefix = "GET /"u8;
-        var start = buffer.Length >= prefix.Length ? buffer.Slice(0, prefix.Length) : buffer;
-        Span<byte> first = stackalloc byte[prefix.Length];
-        start.CopyTo(first);
-        if (!prefix.StartsWith(first[..(int)start.Length]))
+        if (!prefix.StartsWith(bytes[..Math.Min(bytes.Length, prefix.Length)]))
         {
             return HeadReadResult.NotDirect;
         }
 
-        var reader = new SequenceReader<byte>(buffer);
-        if (!reader.TryReadTo(out ReadOnlySpan<byte> requestLine, "\r\n"u8))
+        var window = bytes[..Math.Min(bytes.Length, limits.MaxHeadBytes + 4)];
+        if (HasBareLineBreak(window))
         {
-            return buffer.Length > MaxHeadBytes ? HeadReadResult.NotDirect : HeadReadResult.Incomplete;
+            // LF-only or CR-only line endings: valid for some parsers, not worth a second opinion here.
+            return HeadReadResult.NotDirect;
         }
 
-        if (!TryReadRequestLine(requestLine, out var path, out var query, out var rawTarget) || matchStream(path) is not { } route)
+        var lineEnd = window.IndexOf("\r\n"u8);
+        if (lineEnd < 0)
+        {
+            return bytes.Length > limits.MaxRequestLineBytes ? HeadReadResult.NotDirect : HeadReadResult.Incomplete;
+        }
+
+        if (lineEnd + 2 > limits.MaxRequestLineBytes
+            || !TryReadRequestLine(bytes[..lineEnd], out var path, out var query, out var rawTarget)
+            || matchStream(path) is not { } route)
         {
             return HeadReadResult.NotDirect;
         }
 
-        if (reader.IsNext("\r\n"u8))
+        var rest = bytes[(lineEnd + 2)..];
+        if (rest.StartsWith("\r\n"u8))
         {
             // No header lines at all, so no Host: Kestrel answers 400.
             return HeadReadResult.NotDirect;
         }
 
-        if (!reader.TryReadTo(out ReadOnlySequence<byte> headerBlock, "\r\n\r\n"u8))
+        var blockEnd = rest.IndexOf("\r\n\r\n"u8);
+        if (blockEnd < 0)
         {
-            return buffer.Length > MaxHeadBytes ? HeadReadResult.NotDirect : HeadReadResult.Incomplete;
+            return bytes.Length > limits.MaxHeadBytes ? HeadReadResult.NotDirect : HeadReadResult.Incomplete;
         }
 
+        var total = lineEnd + 2 + blockEnd + 4;
         var headers = new HeaderDictionary();
-        if (reader.Consumed > MaxHeadBytes || !reader.End || !TryReadHeaders(headerBlock.IsSingleSegment ? headerBlock.FirstSpan : headerBlock.ToArray(), headers))
+        if (total > limits.MaxHeadBytes || total != bytes.Length || !TryReadHeaders(rest[..blockEnd], limits.MaxHeaders, headers))
         {
             // Bytes after the head (a pipelined request or a body), or a header Kestrel must judge.
             return HeadReadResult.NotDirect;
         }
 
-        length = (int)reader.Consumed;
+        length = total;
         head = new RequestHead(route, path, query, rawTarget, headers);
         return HeadReadResult.Stream;
+    }
+
+    /// <summary>An LF without the CR before it, or a CR followed by anything but LF.</summary>
+    private static bool HasBareLineBreak(ReadOnlySpan<byte> bytes)
+    {
+        var offset = 0;
+        while (true)
+        {
+            var found = bytes[offset..].IndexOfAny(LineBreaks);
+            if (found < 0)
+            {
+                return false;
+            }
+
+            var at = offset + found;
+            if (bytes[at] == (byte)'\n')
+            {
+                return true;
+            }
+
+            // A CR: the LF must follow (a CR at the very end waits for the next byte).
+            if (at + 1 < bytes.Length && bytes[at + 1] != (byte)'\n')
+            {
+                return true;
+            }
+
+            offset = at + 2;
+            if (offset >= bytes.Length)
+            {
+                return false;
+            }
+        }
     }
 
     private static bool TryReadRequestLine(ReadOnlySpan<byte> line, out string path, out string query, out string rawTarget)
@@ -115,28 +182,25 @@ internal sealed class RequestHead
         }
 
         var target = line["GET ".Length..^suffix.Length];
-        if (target.IsEmpty || target[0] != (byte)'/' || target.Length > 8192)
+        var q = target.IndexOf((byte)'?');
+        var pathBytes = q < 0 ? target : target[..q];
+        var queryBytes = q < 0 ? [] : target[(q + 1)..];
+
+        // The path must need no decoding or normalization (Kestrel decodes escapes and removes dot
+        // segments); the query is passed on raw by Kestrel too, so it may carry escapes.
+        if (pathBytes.IsEmpty || pathBytes[0] != (byte)'/' || !HttpSyntax.IsPlainPath(pathBytes) || !HttpSyntax.IsPlainQuery(queryBytes)
+            || pathBytes.IndexOf("//"u8) >= 0 || pathBytes.IndexOf("/."u8) >= 0)
         {
             return false;
         }
 
-        foreach (var b in target)
-        {
-            // Percent-escapes need decoding and spaces mean a malformed line: Kestrel judges both.
-            if (b is <= 0x20 or >= 0x7F or (byte)'%' or (byte)'#')
-            {
-                return false;
-            }
-        }
-
         rawTarget = Encoding.ASCII.GetString(target);
-        var q = rawTarget.IndexOf('?', StringComparison.Ordinal);
         path = q < 0 ? rawTarget : rawTarget[..q];
         query = q < 0 ? string.Empty : rawTarget[q..];
-        return !path.Contains("//", StringComparison.Ordinal) && !path.Contains("/.", StringComparison.Ordinal);
+        return true;
     }
 
-    private static bool TryReadHeaders(ReadOnlySpan<byte> block, HeaderDictionary headers)
+    private static bool TryReadHeaders(ReadOnlySpan<byte> block, int maxHeaders, HeaderDictionary headers)
     {
         var hasHost = false;
         var count = 0;
@@ -145,7 +209,7 @@ internal sealed class RequestHead
             var end = block.IndexOf("\r\n"u8);
             var line = end < 0 ? block : block[..end];
             block = end < 0 ? [] : block[(end + 2)..];
-            if (++count > MaxHeaders)
+            if (++count > maxHeaders)
             {
                 return false;
             }
@@ -163,30 +227,30 @@ internal sealed class RequestHead
             }
 
             var name = KnownName(line[..colon]);
-            var value = Encoding.ASCII.GetString(rawValue);
             if (string.Equals(name, HeaderNames.Host, StringComparison.OrdinalIgnoreCase))
             {
-                if (hasHost || value.Length == 0)
+                if (hasHost || !HttpSyntax.IsPlainHost(rawValue))
                 {
+                    // Two Hosts, an empty one or one Kestrel might judge differently: Kestrel decides.
                     return false;
                 }
 
                 hasHost = true;
             }
-            else if (IsUnwanted(name, value))
+            else if (IsUnwanted(name, rawValue))
             {
                 return false;
             }
 
-            headers.Append(name, value);
+            headers.Append(name, Encoding.ASCII.GetString(rawValue));
         }
 
         return hasHost;
     }
 
     /// <summary>A body, an upgrade or an expectation: Kestrel's to handle.</summary>
-    private static bool IsUnwanted(string name, string value) =>
-        (string.Equals(name, HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase) && value != "0")
+    private static bool IsUnwanted(string name, ReadOnlySpan<byte> value) =>
+        (string.Equals(name, HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase) && !value.SequenceEqual("0"u8))
         || string.Equals(name, HeaderNames.TransferEncoding, StringComparison.OrdinalIgnoreCase)
         || string.Equals(name, HeaderNames.Upgrade, StringComparison.OrdinalIgnoreCase)
         || string.Equals(name, HeaderNames.Expect, StringComparison.OrdinalIgnoreCase)
@@ -211,4 +275,19 @@ internal sealed class RequestHead
 
         return Encoding.ASCII.GetString(name);
     }
+}
+
+/// <summary>
+/// The sizes up to which <see cref="RequestHead"/> reads a head itself: its own ceilings, lowered
+/// to Kestrel's configured limits so that a head Kestrel would refuse is always left to Kestrel.
+/// </summary>
+internal sealed record HeadLimits(int MaxHeadBytes, int MaxRequestLineBytes, int MaxHeaders)
+{
+    public static HeadLimits Default { get; } = new(RequestHead.MaxHeadBytes, 8 * 1024, 64);
+
+    /// <summary>Within Kestrel's request line size, total header size and header count.</summary>
+    public static HeadLimits Within(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerLimits kestrel) => new(
+        Math.Min(Default.MaxHeadBytes, kestrel.MaxRequestHeadersTotalSize),
+        Math.Min(Default.MaxRequestLineBytes, kestrel.MaxRequestLineSize - 1),
+        Math.Min(Default.MaxHeaders, kestrel.MaxRequestHeaderCount));
 }

@@ -26,6 +26,21 @@ public sealed class EnvelopeParserTests
     }
 
     [Fact]
+    public void TryParse_NullData_IsTheJsonValueNull()
+    {
+        Assert.True(Parse("""{"channel":"c","data":null}""", out var e, out _));
+        Assert.True(e!.Data.IsJson);
+        Assert.Equal("null", e.Data.Text);
+    }
+
+    [Fact]
+    public void TryParse_NoData_IsEmpty()
+    {
+        Assert.True(Parse("""{"channel":"c"}""", out var e, out _));
+        Assert.Same(EnvelopeData.Empty, e!.Data);
+    }
+
+    [Fact]
     public void TryParse_StringData_IsKeptVerbatim()
     {
         Assert.True(Parse("""{"channel":"c","data":"line one\nline two"}""", out var e, out _));

@@ -45,7 +45,23 @@ public sealed class RequestHeadTests
     [InlineData("GET /other HTTP/1.1\r\n")]
     [InlineData("GET /events HTTP/1.0\r\nHost: e\r\n\r\n")]
     [InlineData("GET http://edge/events HTTP/1.1\r\nHost: e\r\n\r\n")]
-    [InlineData("GET /events?x=%0D%0A HTTP/1.1\r\nHost: e\r\n\r\n")]
+    [InlineData("GET /ev%65nts HTTP/1.1\r\nHost: e\r\n\r\n")]
+    [InlineData("GET /events?x=%zz HTTP/1.1\r\nHost: e\r\n\r\n")]
+    [InlineData("GET /events?x=% HTTP/1.1\r\nHost: e\r\n\r\n")]
+    [InlineData("GET /events?x=<b> HTTP/1.1\r\nHost: e\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\nHost: e\n\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: e\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\nHost: e")]
+    [InlineData("GET /events HTTP/1.1\rHost: e\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: a:b:c\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: a b/c\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: \r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: e:\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: e:123456\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: user@e\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: [::1\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: [zz::1]\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: :80\r\n\r\n")]
     [InlineData("GET /events HTTP/1.1\r\n\r\n")]
     [InlineData("GET /events HTTP/1.1\r\nAccept: */*\r\n\r\n")]
     [InlineData("GET /events HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")]
@@ -59,6 +75,32 @@ public sealed class RequestHeadTests
     [InlineData("GET /events HTTP/1.1\r\nHost: e\r\nBad Name: x\r\n\r\n")]
     [InlineData("GET /events HTTP/1.1\r\nHost: e\r\n\r\nGET /_edge/health HTTP/1.1\r\nHost: e\r\n\r\n")]
     public void AnythingButAPlainStreamGet_IsLeftToKestrel(string text) => Assert.Equal(HeadReadResult.NotDirect, Read(text));
+
+    [Theory]
+    [InlineData("GET /events?channels=orders%2Calerts&x=%0D%0A HTTP/1.1\r\nHost: e\r\n\r\n")]
+    [InlineData("GET /events?a=1&a=2&b=&c=x+y HTTP/1.1\r\nHost: e\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: edge.example.com.:8080\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: [::1]\r\n\r\n")]
+    [InlineData("GET /events HTTP/1.1\r\nHost: EDGE\r\n\r\n")]
+    public void AStreamGetWithEscapedQueryOrAnyPlainHost_IsRead(string text) => Assert.Equal(HeadReadResult.Stream, Read(text));
+
+    [Fact]
+    public void ALineBreakCutBetweenCrAndLf_NeedsMoreBytes() => Assert.Equal(HeadReadResult.Incomplete, Read("GET /events HTTP/1.1\r\nHost: e\r"));
+
+    [Fact]
+    public void AHeadOverKestrelsLimits_IsLeftToKestrel()
+    {
+        var limits = new HeadLimits(MaxHeadBytes: 100, MaxRequestLineBytes: 30, MaxHeaders: 2);
+        static HeadReadResult ReadWith(string text, HeadLimits limits) =>
+            RequestHead.Read(new ReadOnlySequence<byte>(Encoding.Latin1.GetBytes(text)), path => path == "/events" ? Events : null, out _, out _, limits);
+
+        Assert.Equal(HeadReadResult.Stream, ReadWith("GET /events HTTP/1.1\r\nHost: e\r\nA: 1\r\n\r\n", limits));
+        Assert.Equal(HeadReadResult.NotDirect, ReadWith("GET /events?abcdefghijk HTTP/1.1\r\nHost: e\r\n\r\n", limits));
+        Assert.Equal(HeadReadResult.NotDirect, ReadWith("GET /events HTTP/1.1\r\nHost: e\r\nA: 1\r\nB: 2\r\n\r\n", limits));
+        Assert.Equal(HeadReadResult.NotDirect, ReadWith("GET /events HTTP/1.1\r\nHost: e\r\nA: " + new string('a', 80) + "\r\n\r\n", limits));
+    }
 
     [Fact]
     public void AnOversizedHead_IsLeftToKestrel()
