@@ -1,6 +1,10 @@
 namespace Edge.Diagnostics;
 
-/// <summary>Every log event id of the edge, in one place, so operators can filter by id.</summary>
+/// <summary>
+/// Every log event id of the host, in one place, so operators can filter by id: one range per
+/// component. The broker plugins declare theirs in their own <c>Internal/Log.cs</c>: RabbitMQ
+/// 7000-7099, Kafka 7100-7199.
+/// </summary>
 internal static class EdgeEventIds
 {
     // Hub and broker feed: 1xxx
@@ -19,10 +23,6 @@ internal static class EdgeEventIds
     public const int SlowConsumerClosed = 2002;
     public const int StreamRejected = 2003;
     public const int GapSignalled = 2004;
-    public const int StreamDraining = 2005;
-    public const int StreamWriteFailed = 2006;
-    public const int DirectStreamFailed = 2007;
-    public const int DepartureWatcherFailed = 2008;
 
     // Publish API: 3xxx
     public const int Published = 3000;
@@ -31,10 +31,7 @@ internal static class EdgeEventIds
     public const int PublishUnauthorized = 3003;
 
     // Hosting: 4xxx
-    public const int InvalidConfiguration = 4000;
-    public const int ConfigurationFile = 4001;
     public const int Draining = 4002;
-    public const int AcceptFailed = 4003;
 
     // Auth, limits, rate limiting, CORS: 5xxx
     public const int AuthRefused = 5000;
@@ -50,4 +47,11 @@ internal static class EdgeEventIds
     public const int CorsReloadRejected = 5010;
     public const int ChannelRefused = 5011;
     public const int RequestRefused = 5012;
+    public const int RequestRateLimited = 5013;
+
+    // Streams served below Kestrel (the socket fast path): 6xxx
+    public const int AcceptFailed = 6000;
+    public const int ClassifyFailed = 6001;
+    public const int DirectStreamFailed = 6002;
+    public const int DepartureWatcherFailed = 6003;
 }

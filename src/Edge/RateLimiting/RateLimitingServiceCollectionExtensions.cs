@@ -40,7 +40,7 @@ internal static partial class RateLimitingServiceCollectionExtensions
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = EdgeEventIds.RateLimited, Level = LogLevel.Information, Message = "Request to {Endpoint} from {RemoteIp} rate limited")]
+        [LoggerMessage(EventId = EdgeEventIds.RequestRateLimited, Level = LogLevel.Information, Message = "Request to {Endpoint} from {RemoteIp} rate limited")]
         public static partial void Rejected(ILogger logger, string endpoint, string? remoteIp);
     }
 }

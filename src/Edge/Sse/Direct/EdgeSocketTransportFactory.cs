@@ -292,7 +292,7 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
             [LoggerMessage(EventId = EdgeEventIds.AcceptFailed, Level = LogLevel.Warning, Message = "Accepting a connection failed ({Error}); still listening")]
             public static partial void AcceptFailed(ILogger logger, SocketError error, Exception exception);
 
-            [LoggerMessage(EventId = EdgeEventIds.DirectStreamFailed, Level = LogLevel.Error, Message = "Looking at a new connection's first request failed; Kestrel serves it")]
+            [LoggerMessage(EventId = EdgeEventIds.ClassifyFailed, Level = LogLevel.Error, Message = "Looking at a new connection's first request failed; Kestrel serves it")]
             public static partial void OfferFailed(ILogger logger, Exception exception);
         }
     }
