@@ -124,21 +124,23 @@ internal sealed class CaseContext : IDisposable
     /// <param name="viaKestrel">Send it as the second request of a connection (after a health check), so Kestrel serves it.</param>
     public async Task<RawResponseHead> HoldAsync(string request, bool viaKestrel = false)
     {
-        var connection = await RawHttpConnection.ConnectAsync(Port, CancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(CancellationToken);
+        timeout.CancelAfter(DifferentialRunner.AnswerTimeout);
+        var connection = await RawHttpConnection.ConnectAsync(Port, timeout.Token);
         _holders.Add(connection);
         if (viaKestrel)
         {
-            await DifferentialRunner.HealthCheckAsync(connection, Authority, CancellationToken);
+            await DifferentialRunner.HealthCheckAsync(connection, Authority, timeout.Token);
         }
 
-        await connection.SendAsync(Encoding.Latin1.GetBytes(request), CancellationToken);
-        var head = await connection.ReadHeadAsync("GET", CancellationToken);
+        await connection.SendAsync(Encoding.Latin1.GetBytes(request), timeout.Token);
+        var head = await connection.ReadHeadAsync("GET", timeout.Token);
         if (head.Status != 200 || !head.IsEventStream)
         {
             throw new InvalidOperationException($"The holder stream was not admitted: {head}");
         }
 
-        await connection.ReadBodyAsync(CancellationToken);
+        await connection.ReadBodyAsync(timeout.Token);
         return head;
     }
 

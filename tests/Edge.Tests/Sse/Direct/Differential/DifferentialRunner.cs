@@ -22,6 +22,12 @@ internal static class DifferentialRunner
 
     private const string Marker = "differential-end";
 
+    /// <summary>What is published while a case's streams are open: a named event, a JSON value, and the end marker.</summary>
+    private static readonly string EventsJson =
+        "[{\"channel\":\"" + EdgeProfiles.NewsChannel + "\",\"event\":\"first\",\"data\":\"one\"},"
+        + "{\"channel\":\"" + EdgeProfiles.NewsChannel + "\",\"data\":{\"n\":2,\"s\":\"two\"}},"
+        + "{\"channel\":\"" + EdgeProfiles.NewsChannel + "\",\"data\":\"" + Marker + "\"}]";
+
     /// <summary>Headers that frame the message or describe the connection, not the answer.</summary>
     private static readonly HashSet<string> FramingHeaders = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -40,7 +46,7 @@ internal static class DifferentialRunner
     }
 
     /// <summary>Runs both attempts and returns every difference (empty when the answers agree).</summary>
-    public static async Task<List<string>> RunAsync(DifferentialCase @case, CaseContext context)
+    public static async Task<List<string>> RunAsync(DifferentialCase @case, CaseContext context, Action<string>? log = null)
     {
         var spec = @case.Request(context);
         Attempt direct, kestrel;
@@ -62,7 +68,7 @@ internal static class DifferentialRunner
             if (direct.IsLiveStream || kestrel.IsLiveStream)
             {
                 using var published = await context.Edge.PublishAsync(
-                    $$"""[{"channel":"{{EdgeProfiles.NewsChannel}}","event":"first","data":"one"},{"channel":"{{EdgeProfiles.NewsChannel}}","data":{"n":2,"s":"two"}},{"channel":"{{EdgeProfiles.NewsChannel}}","data":"{{Marker}}"}]""",
+                    EventsJson,
                     cancellationToken: context.CancellationToken).WaitAsync(AnswerTimeout, context.CancellationToken);
                 if (published.StatusCode != HttpStatusCode.Accepted)
                 {
@@ -73,6 +79,15 @@ internal static class DifferentialRunner
             await Task.WhenAll(CollectAsync(direct, untilMarker: true), CollectAsync(kestrel, untilMarker: true));
             direct.Connection?.Dispose();
             kestrel.Connection?.Dispose();
+        }
+
+        if (log is not null)
+        {
+            foreach (var attempt in new[] { direct, kestrel })
+            {
+                log($"{attempt.Path}: {attempt.Head?.ToString() ?? "(no answer)"}{(attempt.Error is { } e ? " [" + e + "]" : string.Empty)}");
+                log(attempt.Sse is { } sse ? $"  events: [{ShowFrames(sse.Frames)}]{(attempt.BodyEnded ? " (ended)" : string.Empty)}" : $"  body: {Show(attempt.Body)}");
+            }
         }
 
         return Compare(@case, spec, direct, kestrel);

@@ -1,5 +1,6 @@
 using Edge.Testing;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Edge.Tests.Sse.Direct.Differential;
 
@@ -32,7 +33,7 @@ public sealed class DifferentialEdges : IAsyncLifetime
         {
             if (edge.IsCompletedSuccessfully)
             {
-                await edge.Result.DisposeAsync();
+                await edge.Result.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
             }
         }
     }
@@ -50,10 +51,12 @@ public sealed class DifferentialTests : IClassFixture<DifferentialEdges>
     private static readonly TimeSpan CaseTimeout = TimeSpan.FromSeconds(20);
 
     private readonly DifferentialEdges _edges;
+    private readonly ITestOutputHelper _output;
 
-    public DifferentialTests(DifferentialEdges edges)
+    public DifferentialTests(DifferentialEdges edges, ITestOutputHelper output)
     {
         _edges = edges;
+        _output = output;
     }
 
     public static TheoryData<string> Cases => new(DifferentialCatalogue.Cases.Keys);
@@ -77,7 +80,7 @@ public sealed class DifferentialTests : IClassFixture<DifferentialEdges>
                 await arrange(context).WaitAsync(timeout.Token);
             }
 
-            var differences = await DifferentialRunner.RunAsync(@case, context).WaitAsync(timeout.Token);
+            var differences = await DifferentialRunner.RunAsync(@case, context, _output.WriteLine).WaitAsync(timeout.Token);
             Assert.True(differences.Count == 0, $"{variant}:\n  - " + string.Join("\n  - ", differences));
         }
         finally
