@@ -48,6 +48,7 @@ internal static class DifferentialCatalogue
         yield return Stream("host: empty", _ => Raw("GET /events HTTP/1.1", $"Host:\r\n{StreamHeaders}"), direct: false);
         yield return Stream("host: with userinfo", c => Raw("GET /events HTTP/1.1", $"Host: user@localhost:{c.Port}\r\n{StreamHeaders}"), direct: false, kestrelStatus: 400);
         yield return Stream("host: non-numeric port", _ => Raw("GET /events HTTP/1.1", $"Host: localhost:http\r\n{StreamHeaders}"), direct: false, kestrelStatus: 400);
+        yield return Stream("host: surrounded by spaces and tabs", c => Raw("GET /events HTTP/1.1", $"Host: \t {c.Authority} \t\r\n{StreamHeaders}"), direct: false);
         yield return Stream("host: unknown name, no AllowedHosts", _ => Raw("GET /events HTTP/1.1", $"Host: evil.example\r\n{StreamHeaders}"), direct: false, kestrelStatus: 200);
 
         // ---- Host forms, AllowedHosts = localhost;127.0.0.1 ---------------------------------
@@ -129,6 +130,7 @@ internal static class DifferentialCatalogue
         yield return Preflight("cors: preflight from a denied origin", "https://evil.example", "GET", "last-event-id", null);
         yield return Preflight("cors: preflight for a method not allowed", EdgeProfiles.AllowedOrigin, "DELETE", null, null);
         yield return Preflight("cors: preflight for a header not allowed", EdgeProfiles.AllowedOrigin, "GET", "x-not-allowed", null);
+        yield return Preflight("cors: preflight asking for Authorization and X-Session-Id", EdgeProfiles.AllowedOrigin, "GET", "authorization, x-session-id", 204);
         yield return new DifferentialCase { Name = "cors: OPTIONS without Access-Control-Request-Method", Request = c => Of($"OPTIONS /cors/events HTTP/1.1\r\nHost: {c.Authority}\r\nOrigin: {EdgeProfiles.AllowedOrigin}\r\n\r\n", "OPTIONS") };
         yield return new DifferentialCase { Name = "cors: OPTIONS on a stream without a policy", KestrelStatus = 204, Request = c => Of($"OPTIONS /events HTTP/1.1\r\nHost: {c.Authority}\r\n\r\n", "OPTIONS") };
 
@@ -145,6 +147,8 @@ internal static class DifferentialCatalogue
         yield return Stream("auth: garbage bearer", c => Get(c, "/jwt/events", "Authorization: Bearer not.a.jwt\r\n"), kestrelStatus: 401);
         yield return Stream("auth: channel not granted", c => Get(c, "/jwt/events?channels=secret", $"Authorization: Bearer {c["narrow"]}\r\n"), arrange: TokensAsync, kestrelStatus: 403);
         yield return Stream("auth: user id of someone else", c => Get(c, $"/jwt/events?userId=bob&token={c["token"]}"), arrange: TokensAsync, kestrelStatus: 403);
+        yield return Stream("auth: token in the header and a forged one in the query", c => Get(c, $"/jwt/events?token={c["forged"]}", $"Authorization: Bearer {c["token"]}\r\n"), arrange: TokensAsync);
+        yield return Stream("auth: 10 KB cookie line beside the token", c => Get(c, "/jwt/events", $"Cookie: pad={new string('c', 10 * 1024)}; {EdgeProfiles.TokenCookie}={c["token"]}\r\n"), direct: false, arrange: TokensAsync);
         yield return Stream("auth: seed-style refusal as an event", c => Get(c, "/seed/events"), kestrelStatus: 200);
 
         // ---- Refusals of every kind ---------------------------------------------------------
