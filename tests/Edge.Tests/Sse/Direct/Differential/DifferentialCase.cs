@@ -18,6 +18,12 @@ public enum EdgeProfile
     /// <summary><c>Edge:ForwardedHeaders</c> on, and a per-IP Concurrency rate limit of one on <c>/events</c>.</summary>
     ForwardedRateLimit,
 
+    /// <summary>
+    /// ASP.NET Core's own switch <c>FORWARDEDHEADERS_ENABLED</c> (<c>ASPNETCORE_FORWARDEDHEADERS_ENABLED</c>),
+    /// which trusts X-Forwarded-For and -Proto from any proxy, and one stream per client IP.
+    /// </summary>
+    HostForwarded,
+
     /// <summary><c>Edge:Limits:MaxConnectionsPerIp</c> = 1.</summary>
     IpLimit,
 

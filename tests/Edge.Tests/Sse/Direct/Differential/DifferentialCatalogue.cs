@@ -220,6 +220,9 @@ internal static class DifferentialCatalogue
         yield return Case("forwarded: unparsable X-Forwarded-For", c => Get(c, "/events", "X-Forwarded-For: not-an-address\r\n"), 429, HoldFromSocketAsync);
         yield return Case("forwarded: X-Forwarded-Host not trusted, Host allowed", c => Get(c, "/events", $"X-Forwarded-For: {ClientA}\r\nX-Forwarded-Host: evil.example\r\n"), 200, HoldFromSocketAsync);
         yield return Case("forwarded: Host not allowed, client forwarded", _ => Raw("GET /events HTTP/1.1", $"Host: evil.example\r\nX-Forwarded-For: {ClientA}\r\n{StreamHeaders}"), 400, HoldFromSocketAsync);
+        yield return Case("forwarded, host switch: another client behind the proxy is admitted", c => Get(c, "/events", $"X-Forwarded-For: {ClientA}\r\n"), 200, HoldFromSocketAsync, EdgeProfile.HostForwarded);
+        yield return Case("forwarded, host switch: the same client again is refused", c => Get(c, "/events", $"X-Forwarded-For: {ClientA}\r\n"), 429, HoldAsClientAAsync, EdgeProfile.HostForwarded);
+        yield return Case("forwarded, host switch: no X-Forwarded-For counts the proxy", c => Get(c, "/events"), 429, HoldFromSocketAsync, EdgeProfile.HostForwarded);
         yield return Case("forwarded: rate limit counts the forwarded client", c => Get(c, "/events", $"X-Forwarded-For: {ClientA}\r\n"), 200, HoldFromSocketAsync, EdgeProfile.ForwardedRateLimit);
         yield return Case("forwarded: rate limit counts the proxy without the header", c => Get(c, "/events"), 429, HoldFromSocketAsync, EdgeProfile.ForwardedRateLimit);
         yield return Case("forwarded: rate limit refuses the same forwarded client", c => Get(c, "/events", $"X-Forwarded-For: {ClientA}\r\n"), 429, HoldAsClientAAsync, EdgeProfile.ForwardedRateLimit);

@@ -6,6 +6,7 @@ using Xunit;
 namespace Edge.Tests.Sse.Direct.Differential;
 
 /// <summary>The differential suite's own readers, against hand-made responses: a reader that misreads would make two different answers look alike.</summary>
+[Trait("Category", "Differential")]
 public sealed class DifferentialReaderTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);

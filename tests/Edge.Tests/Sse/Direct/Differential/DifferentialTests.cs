@@ -45,6 +45,7 @@ public sealed class DifferentialEdges : IAsyncLifetime
 /// health check on the same connection) of the same edge, and must get the same status, the same
 /// contract headers and the same body or events. Any difference fails that variant's row.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class DifferentialTests : IClassFixture<DifferentialEdges>
 {
     /// <summary>The whole case, edge start and arrangement included.</summary>

@@ -84,6 +84,10 @@ internal static class EdgeProfiles
                 ForwardedHeaders();
                 ConcurrencyPerIp();
                 break;
+            case EdgeProfile.HostForwarded:
+                Set("FORWARDEDHEADERS_ENABLED", "true");
+                Set("Edge:Limits:MaxConnectionsPerIp", "1");
+                break;
             case EdgeProfile.IpLimit:
                 Set("Edge:Limits:MaxConnectionsPerIp", "1");
                 break;
