@@ -40,7 +40,7 @@ public class FanOutBenchmarks
         _hub.WhenOpen.GetAwaiter().GetResult();
         var stream = new StreamDefinition("bench", new StreamOptions { Path = "/events", QueueCapacity = 1 << 20 });
         _connections = Enumerable.Range(0, Subscribers)
-            .Select(_ => _hub.Connect(stream, null, null, ["orders"], PipeWriter.Create(Stream.Null)))
+            .Select(_ => _hub.Connect(stream, null, null, ["orders"], new Edge.Connections.PipeWriterTransport(PipeWriter.Create(Stream.Null))))
             .ToArray();
         _body = Encoding.UTF8.GetBytes("""{"channel":"orders","event":"update","data":{"entity":"order","action":"updated","payload":{"orderId":12345}}}""");
         _offset = 1_000_000;

@@ -317,8 +317,8 @@ internal sealed partial class EventHub
     /// Registers a new connection on its channels and sets its starting position to the live
     /// head of each partition it reads.
     /// </summary>
-    /// <param name="direct">The socket writer under <paramref name="output"/> when the stream owns its socket (see <see cref="SseConnection"/>); null behind Kestrel's HTTP layer.</param>
-    public SseConnection Connect(StreamDefinition stream, string? userId, string? sessionId, IReadOnlyCollection<string> channels, PipeWriter output, Sse.Direct.SocketBodyWriter? direct = null)
+    /// <param name="transport">How the connection's bytes reach its client.</param>
+    public SseConnection Connect(StreamDefinition stream, string? userId, string? sessionId, IReadOnlyCollection<string> channels, Connections.IConnectionTransport transport)
     {
         var connection = new SseConnection(
             Interlocked.Increment(ref _nextConnectionId),
@@ -328,8 +328,7 @@ internal sealed partial class EventHub
             channels,
             PartitionsOf(channels),
             _epochAscii,
-            output,
-            direct,
+            transport,
             _timeProvider);
 
         _connections[connection.Id] = connection;

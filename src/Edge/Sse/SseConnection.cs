@@ -1,10 +1,8 @@
 using System.Buffers;
-using System.IO.Pipelines;
-using System.Threading.Tasks.Sources;
 using Edge.Brokers.Cursors;
 using Edge.Diagnostics;
 using Edge.Hub;
-using Edge.Sse.Direct;
+using Edge.Connections;
 
 namespace Edge.Sse;
 
@@ -27,34 +25,18 @@ internal enum CloseReason
 /// enqueue; a full queue closes this connection, never delays the others.
 /// </summary>
 /// <remarks>
-/// A stream that owns its socket (served straight off the connection) skips the queue while it
-/// is idle: the dispatcher writes the frame and sends it with one non-blocking <c>send</c>, and
-/// only what the socket does not take at once is left for the pump to flush. Whoever writes holds the claim
-/// (<c>_inline</c>, or the pump while not parked), so the two never interleave.
+/// A stream whose transport can send without waiting skips the queue while it is idle: the
+/// dispatcher claims the queue, writes the frame and sends it with one non-blocking send, and only
+/// what the transport does not take at once is left for the pump to flush.
 /// </remarks>
-internal sealed class SseConnection : IValueTaskSource<bool>
+internal sealed class SseConnection
 {
-    private const int InitialQueueSize = 4;
-
-    private readonly Lock _gate = new();
-    private readonly int _capacity;
-    private readonly PipeWriter _output;
-    private readonly SocketBodyWriter? _direct;
+    private readonly IConnectionTransport _transport;
+    private readonly ConnectionQueue _queue;
     private readonly byte[] _epochAscii;
     private readonly TimeProvider _timeProvider;
     private int _closeReason;
     private long _lastActivity;
-
-    // The queue between the feed and this connection's writer: a ring that grows on demand up
-    // to the capacity and is dropped when drained, and one reusable waiter (single reader).
-    private PreparedEvent[]? _ring;
-    private int _head;
-    private int _count;
-    private bool _completed;
-    private bool _parked;
-    private bool _inline;
-    private bool _pendingFlush;
-    private ManualResetValueTaskSourceCore<bool> _signal = new() { RunContinuationsAsynchronously = true };
 
     public SseConnection(
         long id,
@@ -64,8 +46,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
         IReadOnlyCollection<string> channels,
         int[] partitions,
         byte[] epochAscii,
-        PipeWriter output,
-        SocketBodyWriter? direct,
+        IConnectionTransport transport,
         TimeProvider timeProvider)
     {
         Id = id;
@@ -77,11 +58,10 @@ internal sealed class SseConnection : IValueTaskSource<bool>
         Partitions = partitions;
         Offsets = new long[partitions.Length];
         _epochAscii = epochAscii;
-        _output = output;
-        _direct = direct;
+        _transport = transport;
+        _queue = new ConnectionQueue(stream.Options.QueueCapacity);
         _timeProvider = timeProvider;
         _lastActivity = timeProvider.GetTimestamp();
-        _capacity = stream.Options.QueueCapacity;
     }
 
     public long Id { get; }
@@ -144,7 +124,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
             Close(CloseReason.SlowConsumer);
         }
 
-        return outcome == EnqueueOutcome.Sent;
+        return outcome == EnqueueOutcome.Claimed;
     }
 
     /// <summary>Queues a heartbeat when the stream has been silent for its interval.</summary>
@@ -163,11 +143,11 @@ internal sealed class SseConnection : IValueTaskSource<bool>
             return;
         }
 
-        CompleteQueue();
+        _queue.Complete();
         if (reason == CloseReason.SlowConsumer)
         {
             // A writer blocked on a client that does not read must not hold the connection open.
-            _output.CancelPendingFlush();
+            _transport.CancelPendingFlush();
         }
     }
 
@@ -175,7 +155,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
     public void WriteCursor() => WriteCursorLine();
 
     /// <summary>Writes raw bytes (hello, signals) without flushing.</summary>
-    public void WriteRaw(ReadOnlySpan<byte> bytes) => _output.Write(bytes);
+    public void WriteRaw(ReadOnlySpan<byte> bytes) => _transport.Output.Write(bytes);
 
     /// <summary>
     /// Writes an event unless this connection has already written it (offsets are the
@@ -185,7 +165,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
     {
         if (item.Kind == QueueItemKind.Control)
         {
-            _output.Write(item.Frame);
+            _transport.Output.Write(item.Frame);
             return true;
         }
 
@@ -198,20 +178,20 @@ internal sealed class SseConnection : IValueTaskSource<bool>
         Offsets[slot] = item.Offset + 1;
         if (Partitions.Length == 1)
         {
-            _output.Write(item.Frame);
+            _transport.Output.Write(item.Frame);
             return true;
         }
 
-        _output.Write(item.Frame.AsSpan(0, item.BodyLength));
+        _transport.Output.Write(item.Frame.AsSpan(0, item.BodyLength));
         WriteCursorLine();
         return true;
     }
 
     public async ValueTask<bool> FlushAsync(CancellationToken cancellationToken)
     {
-        var result = await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        var flushed = await _transport.FlushAsync(cancellationToken).ConfigureAwait(false);
         Volatile.Write(ref _lastActivity, _timeProvider.GetTimestamp());
-        return !result.IsCanceled && !result.IsCompleted;
+        return flushed;
     }
 
     /// <summary>
@@ -220,8 +200,8 @@ internal sealed class SseConnection : IValueTaskSource<bool>
     /// </summary>
     public async Task PumpAsync(EdgeMetrics metrics, CancellationToken cancellationToken)
     {
-        using var wake = cancellationToken.UnsafeRegister(static state => ((SseConnection)state!).CompleteQueue(), this);
-        while (await WaitToReadAsync().ConfigureAwait(false))
+        using var wake = cancellationToken.UnsafeRegister(static state => ((ConnectionQueue)state!).Complete(), _queue);
+        while (await _queue.WaitToReadAsync().ConfigureAwait(false))
         {
             if (CloseReason == CloseReason.SlowConsumer || cancellationToken.IsCancellationRequested)
             {
@@ -229,7 +209,7 @@ internal sealed class SseConnection : IValueTaskSource<bool>
             }
 
             var count = 0;
-            while (count < 4096 && TryDequeue(out var item))
+            while (count < 4096 && _queue.TryDequeue(out var item))
             {
                 if (Write(item) && item.Kind == QueueItemKind.Event)
                 {
@@ -251,60 +231,15 @@ internal sealed class SseConnection : IValueTaskSource<bool>
 
     private EnqueueOutcome TryEnqueue(PreparedEvent item, bool sendInline)
     {
-        bool wake, sendNow;
-        lock (_gate)
-        {
-            if (_completed)
-            {
-                return EnqueueOutcome.Queued;
-            }
-
-            sendNow = sendInline && _direct is not null && _parked && _count == 0 && !_inline && !_pendingFlush;
-            if (sendNow)
-            {
-                _inline = true;
-                wake = false;
-            }
-            else
-            {
-                if (_count == _capacity)
-                {
-                    return EnqueueOutcome.Full;
-                }
-
-                var ring = _ring;
-                if (ring is null || _count == ring.Length)
-                {
-                    ring = Grow(ring);
-                }
-
-                ring[(_head + _count) % ring.Length] = item;
-                _count++;
-                wake = _parked && !_inline;
-                if (wake)
-                {
-                    _parked = false;
-                }
-            }
-        }
-
-        if (sendNow)
-        {
-            return SendInline(item);
-        }
-
-        if (wake)
-        {
-            _signal.SetResult(true);
-        }
-
-        return EnqueueOutcome.Queued;
+        var outcome = _queue.TryEnqueue(item, sendInline && _transport.CanSendInline);
+        return outcome == EnqueueOutcome.Claimed ? SendInline(item) : outcome;
     }
 
     /// <summary>
-    /// Writes and sends one item while holding the inline claim (the pump is parked, so the
-    /// writer is free). What the socket does not take stays in the writer, and the pump is woken
-    /// to flush it (and anything queued meanwhile).
+    /// Writes and sends one item while holding the queue's claim (the pump is parked, so the
+    /// writer is free). What the transport does not take stays in it, and the pump is woken to
+    /// flush it (and anything queued meanwhile). Returns <see cref="EnqueueOutcome.Claimed"/> when
+    /// an event was sent.
     /// </summary>
     private EnqueueOutcome SendInline(PreparedEvent item)
     {
@@ -314,150 +249,28 @@ internal sealed class SseConnection : IValueTaskSource<bool>
         try
         {
             delivered = Write(item) && item.Kind == QueueItemKind.Event;
-            pending = !_direct!.TrySend();
+            pending = !_transport.TrySend();
             Volatile.Write(ref _lastActivity, _timeProvider.GetTimestamp());
         }
         catch (IOException)
         {
+            // The client is gone: the pump ends and the stream closes as usual.
             failed = true;
         }
 
-        bool wake, hasItems;
-        lock (_gate)
-        {
-            _inline = false;
-            _pendingFlush |= pending;
-            if (failed)
-            {
-                // The client is gone: the pump ends and the stream closes as usual.
-                _completed = true;
-            }
-
-            hasItems = _count > 0 || _pendingFlush;
-            wake = _parked && (hasItems || _completed);
-            if (wake)
-            {
-                _parked = false;
-            }
-        }
-
-        if (wake)
-        {
-            _signal.SetResult(hasItems && !failed);
-        }
-
-        return delivered && !failed ? EnqueueOutcome.Sent : EnqueueOutcome.Queued;
+        _queue.ReleaseClaim(pending, failed);
+        return delivered && !failed ? EnqueueOutcome.Claimed : EnqueueOutcome.Queued;
     }
 
     private void WriteCursorLine()
     {
-        var span = _output.GetSpan(_epochAscii.Length + 8 + (Partitions.Length * 32));
+        var output = _transport.Output;
+        var span = output.GetSpan(_epochAscii.Length + 8 + (Partitions.Length * 32));
         "id: "u8.CopyTo(span);
         var written = EventCursor.Write(span[4..], _epochAscii, Partitions, Offsets);
         span[4 + written] = (byte)'\n';
         span[5 + written] = (byte)'\n';
-        _output.Advance(6 + written);
-    }
-
-    private PreparedEvent[] Grow(PreparedEvent[]? ring)
-    {
-        var larger = new PreparedEvent[ring is null ? Math.Min(InitialQueueSize, _capacity) : Math.Min(ring.Length * 2, _capacity)];
-        for (var i = 0; i < _count; i++)
-        {
-            larger[i] = ring![(_head + i) % ring.Length];
-        }
-
-        _ring = larger;
-        _head = 0;
-        return larger;
-    }
-
-    private bool TryDequeue(out PreparedEvent item)
-    {
-        lock (_gate)
-        {
-            if (_count == 0)
-            {
-                item = null!;
-                return false;
-            }
-
-            var ring = _ring!;
-            item = ring[_head];
-            ring[_head] = null!;
-            _head = (_head + 1) % ring.Length;
-            if (--_count == 0)
-            {
-                // An idle connection keeps no buffer; a burst's large ring is not kept either.
-                _ring = ring.Length > InitialQueueSize ? null : ring;
-                _head = 0;
-            }
-
-            return true;
-        }
-    }
-
-    /// <summary>True when items are queued; false once the queue is completed and drained.</summary>
-    private ValueTask<bool> WaitToReadAsync()
-    {
-        lock (_gate)
-        {
-            if (_count > 0 || _pendingFlush)
-            {
-                _pendingFlush = false;
-                return new ValueTask<bool>(true);
-            }
-
-            if (_completed)
-            {
-                return new ValueTask<bool>(false);
-            }
-
-            _signal.Reset();
-            _parked = true;
-            return new ValueTask<bool>(this, _signal.Version);
-        }
-    }
-
-    private void CompleteQueue()
-    {
-        bool wake, hasItems;
-        lock (_gate)
-        {
-            if (_completed)
-            {
-                return;
-            }
-
-            _completed = true;
-
-            // While an inline send holds the claim, it wakes the pump when it is done.
-            wake = _parked && !_inline;
-            hasItems = _count > 0 || _pendingFlush;
-            if (wake)
-            {
-                _parked = false;
-            }
-        }
-
-        if (wake)
-        {
-            _signal.SetResult(hasItems);
-        }
-    }
-
-    bool IValueTaskSource<bool>.GetResult(short token) => _signal.GetResult(token);
-
-    ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => _signal.GetStatus(token);
-
-    void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _signal.OnCompleted(continuation, state, token, flags);
-
-    private enum EnqueueOutcome
-    {
-        Queued,
-        Sent,
-        Full,
+        output.Advance(6 + written);
     }
 
     private int SlotOf(int partition)

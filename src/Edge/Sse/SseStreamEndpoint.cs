@@ -3,6 +3,7 @@ using Edge.Auth;
 using Edge.Brokers;
 using Edge.Brokers.Envelopes;
 using Edge.Configuration;
+using Edge.Connections;
 using Edge.Diagnostics;
 using Edge.Http;
 using Edge.Hub;
@@ -37,7 +38,7 @@ internal sealed partial class SseStreamEndpoint
 
     public async Task HandleAsync(HttpContext context, StreamDefinition stream)
     {
-        if (await OpenAsync(context, stream, direct: null).ConfigureAwait(false) is { } open)
+        if (await OpenAsync(context, stream).ConfigureAwait(false) is { } open)
         {
             await ServeAsync(open).ConfigureAwait(false);
         }
@@ -47,8 +48,11 @@ internal sealed partial class SseStreamEndpoint
     /// Everything up to the live stream: refusals, the hello and the replay. Returns null when
     /// the request ended here; otherwise the open stream, which no longer needs the request.
     /// </summary>
-    /// <param name="direct">The writer of the connection's own socket when the stream is served straight off it (events are then sent inline); null behind Kestrel's HTTP layer.</param>
-    public async Task<OpenStream?> OpenAsync(HttpContext context, StreamDefinition stream, Direct.SocketBodyWriter? direct)
+    /// <remarks>
+    /// The stream's bytes go through the <see cref="IConnectionTransport"/> feature when whoever
+    /// serves the request set one (the socket fast path); otherwise through the response pipe.
+    /// </remarks>
+    public async Task<OpenStream?> OpenAsync(HttpContext context, StreamDefinition stream)
     {
         if (HttpMethods.IsOptions(context.Request.Method))
         {
@@ -89,7 +93,8 @@ internal sealed partial class SseStreamEndpoint
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
-        var connection = _hub.Connect(stream, access.Admission.UserId, access.Admission.SessionId, channels, response.BodyWriter, direct);
+        var transport = context.Features.Get<IConnectionTransport>() ?? new PipeWriterTransport(response.BodyWriter);
+        var connection = _hub.Connect(stream, access.Admission.UserId, access.Admission.SessionId, channels, transport);
         var open = new OpenStream(connection, access, context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>(), context.RequestAborted);
         var aborted = open.Aborted;
         Log.StreamOpened(_logger, connection.Id, stream.Name, channels.Count);

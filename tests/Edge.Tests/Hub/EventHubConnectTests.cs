@@ -22,8 +22,8 @@ public sealed class EventHubConnectTests
         var expected = channels.Select(broker.GetPartition).Distinct().Order().ToArray();
         Assert.True(expected.Length > 1, "the channels should spread over several partitions");
 
-        var connection = hub.Connect(stream, null, null, channels, PipeWriter.Create(Stream.Null));
-        var lonely = hub.Connect(stream, null, null, [], PipeWriter.Create(Stream.Null));
+        var connection = hub.Connect(stream, null, null, channels, new Edge.Connections.PipeWriterTransport(PipeWriter.Create(Stream.Null)));
+        var lonely = hub.Connect(stream, null, null, [], new Edge.Connections.PipeWriterTransport(PipeWriter.Create(Stream.Null)));
         try
         {
             Assert.Equal(expected, connection.Partitions);

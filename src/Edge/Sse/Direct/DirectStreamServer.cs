@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Edge.Configuration;
+using Edge.Connections;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -231,7 +232,8 @@ internal sealed partial class DirectStreamServer
         });
         features.Set<IRouteValuesFeature>(new RouteValuesFeature { RouteValues = head.Route.Values });
         features.Set<IServiceProvidersFeature>(new ServiceProvidersFeature(_services));
-        var opening = new Opening(stream, output);
+        features.Set<IConnectionTransport>(new SocketStreamTransport(exchange.Writer, output));
+        var opening = new Opening(stream);
         features.Set(opening);
         var context = new DefaultHttpContext(features);
         await _pipeline(context).ConfigureAwait(false);
@@ -253,15 +255,13 @@ internal sealed partial class DirectStreamServer
             _cors.ApplyResult(_cors.EvaluatePolicy(context, policy), context.Response);
         }
 
-        opening.Result = await _endpoint.OpenAsync(context, opening.Stream, opening.Output).ConfigureAwait(false);
+        opening.Result = await _endpoint.OpenAsync(context, opening.Stream).ConfigureAwait(false);
     }
 
     /// <summary>The stream a request through the pipeline opens, and what it opened.</summary>
-    private sealed class Opening(StreamDefinition stream, SocketBodyWriter output)
+    private sealed class Opening(StreamDefinition stream)
     {
         public StreamDefinition Stream { get; } = stream;
-
-        public SocketBodyWriter Output { get; } = output;
 
         public OpenStream? Result { get; set; }
     }
