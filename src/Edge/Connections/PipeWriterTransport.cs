@@ -1,5 +1,7 @@
 using System.IO.Pipelines;
 
+using Edge.Transports;
+
 namespace Edge.Connections;
 
 /// <summary>A stream's bytes through Kestrel's response pipe (HTTP/1.1 chunked, HTTP/2, TLS alike): sent only by flushing.</summary>

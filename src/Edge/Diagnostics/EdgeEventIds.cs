@@ -2,8 +2,8 @@ namespace Edge.Diagnostics;
 
 /// <summary>
 /// Every log event id of the host, in one place, so operators can filter by id: one range per
-/// component. The broker plugins declare theirs in their own <c>Internal/Log.cs</c>: RabbitMQ
-/// 7000-7099, Kafka 7100-7199.
+/// component. The socket fast path declares 6000-6099 in its own project, the broker plugins theirs
+/// in their <c>Internal/Log.cs</c>: RabbitMQ 7000-7099, Kafka 7100-7199.
 /// </summary>
 internal static class EdgeEventIds
 {
@@ -48,10 +48,4 @@ internal static class EdgeEventIds
     public const int ChannelRefused = 5011;
     public const int RequestRefused = 5012;
     public const int RequestRateLimited = 5013;
-
-    // Streams served below Kestrel (the socket fast path): 6xxx
-    public const int AcceptFailed = 6000;
-    public const int ClassifyFailed = 6001;
-    public const int DirectStreamFailed = 6002;
-    public const int DepartureWatcherFailed = 6003;
 }

@@ -1,5 +1,7 @@
 using Edge.Configuration;
-using Edge.Sse.Direct;
+using Edge.Sse;
+using Edge.Transports;
+using Edge.Transports.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Configuration.Json;
@@ -56,13 +58,8 @@ public static class EdgeApp
         var directStreams = builder.Configuration.GetValue($"{EdgeOptions.SectionName}:DirectStreams", new EdgeOptions().DirectStreams);
         if (directStreams)
         {
-            builder.Services.AddSingleton<HeadClassifier>();
-            builder.Services.AddSingleton<DirectStreamServer>();
-            builder.Services.AddSingleton<ClientDepartureWatcher>();
-
-            // Registered after UseSockets, so Kestrel binds IP endpoints through it. A TLS
-            // connection's first bytes are a handshake, never a GET: it goes on to Kestrel untouched.
-            builder.Services.AddSingleton<IConnectionListenerFactory, EdgeSocketTransportFactory>();
+            builder.Services.AddSingleton<IDirectStreamEndpoint, DirectStreamEndpoint>();
+            builder.Services.AddSocketStreams();
         }
 
         builder.WebHost.ConfigureKestrel(kestrel =>

@@ -318,7 +318,7 @@ internal sealed partial class EventHub
     /// head of each partition it reads.
     /// </summary>
     /// <param name="transport">How the connection's bytes reach its client.</param>
-    public SseConnection Connect(StreamDefinition stream, string? userId, string? sessionId, IReadOnlyCollection<string> channels, Connections.IConnectionTransport transport)
+    public SseConnection Connect(StreamDefinition stream, string? userId, string? sessionId, IReadOnlyCollection<string> channels, Transports.IConnectionTransport transport)
     {
         var connection = new SseConnection(
             Interlocked.Increment(ref _nextConnectionId),

@@ -3,6 +3,7 @@ using Edge.Brokers.Cursors;
 using Edge.Diagnostics;
 using Edge.Hub;
 using Edge.Connections;
+using Edge.Transports;
 
 namespace Edge.Sse;
 

@@ -4,6 +4,7 @@ using Edge.Brokers;
 using Edge.Brokers.Envelopes;
 using Edge.Configuration;
 using Edge.Connections;
+using Edge.Transports;
 using Edge.Diagnostics;
 using Edge.Http;
 using Edge.Hub;

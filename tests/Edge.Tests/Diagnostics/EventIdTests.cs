@@ -12,8 +12,9 @@ public sealed class EventIdTests
 {
     private static readonly (Assembly Assembly, int First, int Last)[] Ranges =
     [
-        (typeof(EdgeEventIds).Assembly, 1000, 6999),
-        (typeof(Brokers.IEventBroker).Assembly, 1000, 6999),
+        (typeof(EdgeEventIds).Assembly, 1000, 5999),
+        (typeof(Brokers.IEventBroker).Assembly, 1000, 5999),
+        (typeof(Transports.Sockets.SocketStreamsServiceCollectionExtensions).Assembly, 6000, 6099),
         (typeof(RabbitMqBroker).Assembly, 7000, 7099),
         (typeof(KafkaBroker).Assembly, 7100, 7199),
     ];
