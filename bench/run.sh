@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # One benchmark run: the edge, nginx+nchan and Pushpin in turn, the same parameters against each,
-# then the proxy comparison (wrk: upstream direct, nginx proxy_pass, edge), then one Markdown
-# table with edge/peer ratios. Raw JSON lines go to bench/results/run-<UTC time>.jsonl, the table
+# then the proxy comparison (wrk: upstream direct, nginx proxy_pass, the bare YARP app of
+# bench/Edge.BareYarp, the edge's catch-all YARP route), then Markdown tables with edge/peer ratios. Raw JSON lines go to bench/results/run-<UTC time>.jsonl, the table
 # to bench/results/run-<UTC time>.md. Everything runs on 127.0.0.1; every load loop is bounded.
 #
 #   bash bench/run.sh             # full scale (the issue's table); ~15-25 min on 2 cores
 #   bash bench/run.sh --quick     # small numbers, < 3 min, checks everything end to end
+#   bash bench/run.sh --proxy-only --wrk-rounds 5   # only the proxy comparison (~4 min)
 #
 # Options (defaults = full scale):
 #   --targets edge,nchan,pushpin      which SSE systems to measure
 #   --no-proxy                        skip the wrk comparison
+#   --proxy-only                      only the wrk comparison (same as --targets "")
 #   --skip-build                      use the existing Release builds
 #   --hold N --hold-channels K        idle streams (10000 over 100)
 #   --fanout-a S,K,R                  subscribers, channels, events/s (1000,1,35)
@@ -19,11 +21,15 @@
 #   --storm S,K,R --cuts C            reconnect storm (1000,10,100; 3 cuts in --storm-seconds 20)
 #   --wrk "-t1 -c64 -d10"             threads, connections, seconds for wrk
 #   --wrk-rounds N                    wrk rounds per target, alternating targets; the table takes the medians (3)
+#   --proxy-edge-args "..."           extra arguments for the edge in the proxy comparison only
 #   --large N --edge-processes P      also hold N streams on P edge processes sharing the port with
 #                                     --Edge:ReusePort=true (and nchan with enough workers); needs
 #                                     the edge's ReusePort support and, for fan-out, a shared broker
 #   --edge-args "..."                 extra arguments for every edge process, e.g. a broker:
 #                                     "--Edge:Broker:Type=RabbitMq ..." (a shared broker for P > 1)
+# Ports of the proxy comparison (environment, so runs in several work trees can share a machine):
+#   EDGE_PORT (18080), BARE_YARP_PORT (18084), UPSTREAM_PORT (18090), PROXY_PORT (18091; nginx).
+#   The SSE peers keep theirs (nchan 18081, Pushpin 18082-18083).
 set -euo pipefail
 cmdline="bash bench/run.sh${*:+ $*}"
 cd "$(dirname "$0")/.."
@@ -36,7 +42,7 @@ fa="1000,1,35"; fb="10000,100,350"; seconds=20
 maxsc="1000,1"; maxrates="20,35,50,70,100,140,200,280,400,560,800"; max_seconds=10
 storm="1000,10,100"; cuts=3; storm_seconds=20
 wrk_t=1; wrk_c=64; wrk_d=10; wrk_rounds=3
-large=0; edge_procs=1; edge_args=""
+large=0; edge_procs=1; edge_args=""; proxy_edge_args=""
 warm=3; settle=3; holdsec=5
 while (( $# )); do
   case "$1" in
@@ -46,6 +52,8 @@ while (( $# )); do
       storm="200,10,50"; cuts=1; storm_seconds=5; wrk_d=3; wrk_rounds=1; warm=1; settle=1; holdsec=1 ;;
     --targets) targets=$2; shift ;;
     --no-proxy) proxy=0 ;;
+    --proxy-only) targets=""; proxy=1 ;;
+    --proxy-edge-args) proxy_edge_args=$2; shift ;;
     --skip-build) build=0 ;;
     --hold) hold=$2; shift ;;
     --hold-channels) hold_ch=$2; shift ;;
@@ -74,13 +82,20 @@ out="bench/results/run-$stamp.jsonl"; table="bench/results/run-$stamp.md"
 : > "$out"
 BENCH="dotnet bench/Edge.Bench/bin/Release/net10.0/Edge.Bench.dll"
 EDGE_DLL=src/Edge/bin/Release/net10.0/Edge.dll
-EDGE_PORT=18080
+BARE_YARP_DLL=bench/Edge.BareYarp/bin/Release/net10.0/Edge.BareYarp.dll
+EDGE_PORT=${EDGE_PORT:-18080}
+BARE_YARP_PORT=${BARE_YARP_PORT:-18084}
+export UPSTREAM_PORT=${UPSTREAM_PORT:-18090} PROXY_PORT=${PROXY_PORT:-18091}
+UPSTREAM_URL=http://127.0.0.1:$UPSTREAM_PORT
+# The edge's and the bare YARP app's port and upstream, on the command line over edge-bench.json.
+PORT_ARGS=(--Edge:Urls=http://127.0.0.1:$EDGE_PORT --ReverseProxy:Clusters:app:Destinations:app1:Address=$UPSTREAM_URL)
 ulimit -n 20000 2>/dev/null || log "could not raise the open-files limit (now $(ulimit -n))"
 
 if (( build )); then
   log "building the edge and the load tool (Release)"
   dotnet build src/Edge -c Release -nologo -v q >&2
   dotnet build bench/Edge.Bench -c Release -nologo -v q >&2
+  dotnet build bench/Edge.BareYarp -c Release -nologo -v q >&2
 fi
 ensure_packages wrk nginx-light libnginx-mod-nchan pushpin
 
@@ -106,7 +121,7 @@ start_edges() {
   mkdir -p "$RUN_DIR/edge"
   for i in $(seq 1 "$k"); do
     # shellcheck disable=SC2086
-    setsid dotnet "$EDGE_DLL" --config bench/edge-bench.json "${extra[@]}" $edge_args \
+    setsid dotnet "$EDGE_DLL" --config bench/edge-bench.json "${PORT_ARGS[@]}" "${extra[@]}" $edge_args \
       > "$RUN_DIR/edge/edge-$i.log" 2>&1 < /dev/null &
     EDGE_PIDS+=($!)
     (( i == 1 )) && wait_port "$EDGE_PORT" 60
@@ -121,13 +136,32 @@ start_edges() {
   log "edge: $k process(es) on 127.0.0.1:$EDGE_PORT (pids ${EDGE_PIDS[*]})"
 }
 
+BARE_YARP_PID=""
+start_bare_yarp() {
+  mkdir -p "$RUN_DIR/bare-yarp"
+  setsid dotnet "$BARE_YARP_DLL" --config bench/edge-bench.json --urls "http://127.0.0.1:$BARE_YARP_PORT" \
+    "--ReverseProxy:Clusters:app:Destinations:app1:Address=$UPSTREAM_URL" > "$RUN_DIR/bare-yarp/bare-yarp.log" 2>&1 < /dev/null &
+  BARE_YARP_PID=$!
+  wait_port "$BARE_YARP_PORT" 60
+  log "bare YARP on 127.0.0.1:$BARE_YARP_PORT (pid $BARE_YARP_PID)"
+}
+stop_bare_yarp() {
+  [[ -n "$BARE_YARP_PID" ]] || return 0
+  kill -TERM "$BARE_YARP_PID" 2>/dev/null || true
+  for _ in $(seq 1 75); do kill -0 "$BARE_YARP_PID" 2>/dev/null || break; sleep 0.2; done
+  kill -KILL "$BARE_YARP_PID" 2>/dev/null || true
+  BARE_YARP_PID=""
+}
+
 cleanup() {
   stop_edges
+  stop_bare_yarp
   for s in nchan pushpin nginx-proxy upstream; do bash bench/peers/$s.sh stop >/dev/null 2>&1 || true; done
 }
 trap cleanup EXIT
 
-bench() { log "$BENCH $*"; $BENCH "$@" --out "$out" | grep '^|' >&2 || true; }
+bench() { log "$BENCH $*"; $BENCH "$@" "${port_opt[@]}" --out "$out" | grep '^|' >&2 || true; }
+port_opt=()
 
 IFS=, read -r fa_s fa_k fa_r <<<"$fa"
 IFS=, read -r fb_s fb_k fb_r <<<"$fb"
@@ -139,6 +173,7 @@ bash bench/peers/upstream.sh start
 IFS=, read -ra tlist <<<"$targets"
 for t in "${tlist[@]:+${tlist[@]}}"; do
   log "=== $t"
+  port_opt=(); [[ "$t" == edge ]] && port_opt=(--port "$EDGE_PORT")
   case "$t" in
     edge) start_edges 1; pids=$(IFS=,; echo "${EDGE_PIDS[*]}") ;;
     nchan) bash bench/peers/nchan.sh start; pids=$(bash bench/peers/nchan.sh pid) ;;
@@ -171,17 +206,31 @@ done
 if (( proxy )); then
   log "=== proxy (wrk -t$wrk_t -c$wrk_c -d${wrk_d}s, $wrk_rounds alternating round(s), medians)"
   bash bench/peers/nginx-proxy.sh start
+  # shellcheck disable=SC2086
+  edge_args_saved=$edge_args; edge_args="$edge_args $proxy_edge_args"
   start_edges 1
-  # a short warm-up of each path, not recorded
-  for u in "http://127.0.0.1:$EDGE_PORT/proxy-test" "http://127.0.0.1:18091/proxy-test"; do wrk -t1 -c8 -d2s "$u" >/dev/null 2>&1 || true; done
-  bench proxy --label proxy --threads "$wrk_t" --connections "$wrk_c" --duration "$wrk_d" --rounds "$wrk_rounds" \
-    --urls "upstream=http://127.0.0.1:18090/proxy-test,nginx=http://127.0.0.1:18091/proxy-test,edge=http://127.0.0.1:$EDGE_PORT/proxy-test"
+  edge_args=$edge_args_saved
+  start_bare_yarp
+  urls="upstream=$UPSTREAM_URL/proxy-test,nginx=http://127.0.0.1:$PROXY_PORT/proxy-test"
+  urls+=",bare-yarp=http://127.0.0.1:$BARE_YARP_PORT/proxy-test,edge=http://127.0.0.1:$EDGE_PORT/proxy-test"
+  # Warm-up, not recorded: two alternating passes at full load, so both .NET processes have
+  # finished tiered compilation of the hot path before the first measured round.
+  for _ in 1 2; do
+    for u in "http://127.0.0.1:$BARE_YARP_PORT/proxy-test" "http://127.0.0.1:$EDGE_PORT/proxy-test" "http://127.0.0.1:$PROXY_PORT/proxy-test"; do
+      wrk "-t$wrk_t" "-c$wrk_c" -d3s "$u" >/dev/null 2>&1 || true
+    done
+  done
+  port_opt=()
+  bench proxy --label proxy --threads "$wrk_t" --connections "$wrk_c" --duration "$wrk_d" --rounds "$wrk_rounds" --urls "$urls" \
+    --target-pids "upstream=$(bash bench/peers/upstream.sh pid),nginx=$(bash bench/peers/nginx-proxy.sh pid),bare-yarp=$BARE_YARP_PID,edge=${EDGE_PIDS[0]}"
+  stop_bare_yarp
   stop_edges
   bash bench/peers/nginx-proxy.sh stop
 fi
 
 if (( large > 0 )); then
   log "=== large hold: $large streams, edge on $edge_procs process(es)"
+  port_opt=(--port "$EDGE_PORT")
   if start_edges "$edge_procs"; then
     pids=$(IFS=,; echo "${EDGE_PIDS[*]}")
     bench hold --target edge --pid "$pids" --label hold-multi --streams "$large" --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec"
@@ -191,6 +240,7 @@ if (( large > 0 )); then
     echo "{\"mode\":\"hold\",\"label\":\"hold-multi\",\"target\":\"edge\",\"streams\":$large,\"error\":\"edge processes could not share the port (Edge:ReusePort not supported yet?)\"}" >> "$out"
   fi
   workers=$(( (large + 17999) / 18000 )); (( workers < 2 )) && workers=2
+  port_opt=()
   NCHAN_WORKERS=$workers bash bench/peers/nchan.sh start
   bench hold --target nchan --pid "$(bash bench/peers/nchan.sh pid)" --label hold-multi --streams "$large" --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec"
   bash bench/peers/nchan.sh stop

@@ -395,6 +395,7 @@ internal static partial class Modes
         var duration = o.Int("duration", 10);
         var rounds = Math.Clamp(o.Int("rounds", 1), 1, 9);
         var pids = o.Pids("pid");
+        var targetPids = TargetPids(o.Str("target-pids", ""));
         var targets = new List<(string Name, string Url)>();
         foreach (var pair in urls.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -414,7 +415,7 @@ internal static partial class Modes
         {
             foreach (var (name, url) in targets)
             {
-                results[name].Add(await RunWrkAsync(url, threads, conns, duration, pids).ConfigureAwait(false));
+                results[name].Add(await RunWrkAsync(url, threads, conns, duration, targetPids.GetValueOrDefault(name, pids)).ConfigureAwait(false));
             }
         }
 
@@ -427,6 +428,9 @@ internal static partial class Modes
             var p90 = Median(all.Select(r => r.P90));
             var p99 = Median(all.Select(r => r.P99));
             var non2xx = all.Sum(r => double.IsFinite(r.Non2xx) ? r.Non2xx : 0);
+            var requests = all.Sum(r => double.IsFinite(r.Requests) ? r.Requests : 0);
+            var serverPids = targetPids.GetValueOrDefault(name, pids);
+            var cpu = all.Sum(r => r.ServerCpu);
             var ok = all.All(r => double.IsFinite(r.Rps) && r.Rps > 0) && non2xx == 0;
             exit |= ok ? 0 : 1;
             Emit(o, new()
@@ -435,7 +439,7 @@ internal static partial class Modes
                 ["target"] = name,
                 ["url"] = url,
                 ["params"] = $"wrk -t{threads} -c{conns} -d{duration}s --latency" + (rounds > 1 ? $", median of {rounds} alternating rounds" : ""),
-                ["requests"] = R(all.Sum(r => double.IsFinite(r.Requests) ? r.Requests : 0), 0),
+                ["requests"] = R(requests, 0),
                 ["rps"] = R(rps, 0),
                 ["p50_ms"] = R(p50),
                 ["p90_ms"] = R(p90),
@@ -444,11 +448,31 @@ internal static partial class Modes
                 ["rounds_p99_ms"] = all.Select(r => R(r.P99)).ToArray(),
                 ["non_2xx"] = non2xx,
                 ["socket_errors"] = string.Join("; ", all.Select(r => r.SocketErrors).Where(e => e.Length > 0)),
-                ["server_cpu_s"] = pids.Count > 0 ? R(all.Sum(r => r.ServerCpu), 2) : null,
-            }, $"| proxy | {name} | {F(rps, 0)} req/s | p50 {F(p50, 2)} p99 {F(p99, 2)} ms | rounds {string.Join(" / ", all.Select(r => $"{F(r.Rps, 0)} @ {F(r.P99, 2)}"))} | non-2xx {non2xx} |");
+                ["server_cpu_s"] = serverPids.Count > 0 ? R(cpu, 2) : null,
+                ["cpu_us_per_request"] = serverPids.Count > 0 && requests > 0 ? R(cpu * 1e6 / requests, 1) : null,
+                ["rounds_cpu_us_per_request"] = serverPids.Count > 0 ? all.Select(r => R(r.Requests > 0 ? r.ServerCpu * 1e6 / r.Requests : double.NaN, 1)).ToArray() : null,
+            }, $"| proxy | {name} | {F(rps, 0)} req/s | p50 {F(p50, 2)} p99 {F(p99, 2)} ms | rounds {string.Join(" / ", all.Select(r => $"{F(r.Rps, 0)} @ {F(r.P99, 2)}"))} |{(serverPids.Count > 0 && requests > 0 ? $" server CPU {F(cpu * 1e6 / requests, 1)} µs/req |" : "")} non-2xx {non2xx} |");
         }
 
         return exit;
+    }
+
+    /// <summary><c>edge=123,nginx=456+457</c>: the server process trees of each target, for CPU per request.</summary>
+    private static Dictionary<string, IReadOnlyList<int>> TargetPids(string text)
+    {
+        var map = new Dictionary<string, IReadOnlyList<int>>(StringComparer.Ordinal);
+        foreach (var pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                throw new ArgumentException($"--target-pids wants name=pid[+pid...], not '{pair}'");
+            }
+
+            map[pair[..eq]] = pair[(eq + 1)..].Split('+', StringSplitOptions.RemoveEmptyEntries).Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+        }
+
+        return map;
     }
 
     private static double Median(IEnumerable<double> values)

@@ -28,8 +28,15 @@ internal static class Report
         new("reconnect storm: lost", "storm", "lost", "", "0"),
         new("reconnect storm: duplicated", "storm", "duplicates", "", "0"),
         new("reconnect storm: time until all resumed", "storm", "resume_s", "s", "all resumed"),
-        new("proxy requests/s (wrk)", "proxy", "rps", "req/s", "edge ≥ nginx"),
-        new("proxy p99 (wrk)", "proxy", "p99_ms", "ms", "edge ≤ nginx"),
+    ];
+
+    /// <summary>The proxy comparison's rows; the goal is against the bare YARP app (bench/Edge.BareYarp).</summary>
+    private static readonly Metric[] ProxyMetrics =
+    [
+        new("requests/s", "proxy", "rps", "req/s", "edge ≥ 0.95× bare YARP"),
+        new("p99", "proxy", "p99_ms", "ms", "edge ≤ 1.05× bare YARP"),
+        new("p50", "proxy", "p50_ms", "ms", "(shown)"),
+        new("server CPU per request", "proxy", "cpu_us_per_request", "µs", "(shown)"),
     ];
 
     public static int Run(Options o)
@@ -38,8 +45,12 @@ internal static class Report
         var rows = File.ReadLines(file).Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         var targets = new[] { "edge", "nchan", "pushpin", "nginx", "upstream" };
         var sb = new StringBuilder();
-        sb.AppendLine("| measurement | parameters | edge | nginx+nchan | Pushpin | edge/nchan | edge/Pushpin | goal |");
-        sb.AppendLine("|---|---|---|---|---|---|---|---|");
+        if (Metrics.Any(m => rows.Exists(r => Str(r, "label") == m.Label)))
+        {
+            sb.AppendLine("| measurement | parameters | edge | nginx+nchan | Pushpin | edge/nchan | edge/Pushpin | goal |");
+            sb.AppendLine("|---|---|---|---|---|---|---|---|");
+        }
+
         foreach (var m in Metrics)
         {
             var mine = rows.Where(r => Str(r, "label") == m.Label).ToList();
@@ -56,22 +67,64 @@ internal static class Report
 
             var edge = Val("edge");
             var parameters = Str(mine[^1], "params");
-            if (m.Label == "proxy")
-            {
-                var nginx = Val("nginx");
-                var upstream = Val("upstream");
-                sb.AppendLine(CultureInfo.InvariantCulture, $"| {m.Title} | {parameters} | {edge} | nginx proxy_pass: {nginx} (upstream direct: {upstream}) | — | edge/nginx {Ratio(edge, nginx)} | — | {m.Goal} |");
-                continue;
-            }
-
             var nchan = Val("nchan");
             var pushpin = Val("pushpin");
             sb.AppendLine(CultureInfo.InvariantCulture, $"| {m.Title} | {parameters} | {edge} | {nchan} | {pushpin} | {Ratio(edge, nchan)} | {Ratio(edge, pushpin)} | {m.Goal} |");
         }
 
         _ = targets;
+        AppendProxyTable(sb, rows.Where(r => Str(r, "label") == "proxy").ToList());
         Console.Write(sb.ToString());
         return 0;
+    }
+
+    /// <summary>
+    /// The same route through the upstream directly, nginx proxy_pass, the bare YARP app and the
+    /// edge, in alternating rounds of one run: the ratios say what the edge adds around YARP.
+    /// </summary>
+    private static void AppendProxyTable(StringBuilder sb, List<JsonElement> proxy)
+    {
+        if (proxy.Count == 0)
+        {
+            return;
+        }
+
+        string Val(string target, string field)
+        {
+            var r = proxy.LastOrDefault(x => Str(x, "target") == target);
+            return r.ValueKind == JsonValueKind.Undefined ? "" : Value(r, field);
+        }
+
+        if (sb.Length > 0)
+        {
+            sb.AppendLine();
+        }
+
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Proxy, {Str(proxy[^1], "params")}:");
+        sb.AppendLine();
+        sb.AppendLine("| proxy | upstream direct | nginx proxy_pass | bare YARP | edge | edge/bare YARP | edge/nginx | goal |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|");
+        foreach (var m in ProxyMetrics)
+        {
+            var edge = Val("edge", m.Field);
+            var bare = Val("bare-yarp", m.Field);
+            var nginx = Val("nginx", m.Field);
+            var title = m.Unit.Length > 0 ? $"{m.Title} ({m.Unit})" : m.Title;
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {title} | {Val("upstream", m.Field)} | {nginx} | {bare} | {edge} | {Ratio(edge, bare)} | {Ratio(edge, nginx)} | {m.Goal} |");
+        }
+
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| rounds (req/s @ p99 ms) | {Rounds("upstream")} | {Rounds("nginx")} | {Rounds("bare-yarp")} | {Rounds("edge")} | | | |");
+
+        string Rounds(string target)
+        {
+            var r = proxy.LastOrDefault(x => Str(x, "target") == target);
+            if (r.ValueKind == JsonValueKind.Undefined || !r.TryGetProperty("rounds_rps", out var rps) || !r.TryGetProperty("rounds_p99_ms", out var p99))
+            {
+                return "";
+            }
+
+            return string.Join(" / ", rps.EnumerateArray().Zip(p99.EnumerateArray()).Select(p => $"{p.First.GetDouble().ToString("N0", CultureInfo.InvariantCulture)} @ {p.Second.GetDouble().ToString("0.##", CultureInfo.InvariantCulture)}"));
+        }
     }
 
     private static string Str(JsonElement r, string name) =>

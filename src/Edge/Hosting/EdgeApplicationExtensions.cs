@@ -37,18 +37,21 @@ public static class EdgeApplicationExtensions
         // endpoint it has nothing to apply: the edge's policy provider has no default policy.
         app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<ICorsMetadata>() is not null, static cors => cors.UseCors());
         app.UseRateLimiter();
-        app.Use(static (context, next) =>
-        {
-            // Streams are never compressed: a compressor buffers, and SSE must flush each event.
-            if (context.GetEndpoint()?.Metadata.GetMetadata<SseStreamMetadata>() is not null)
-            {
-                context.Request.Headers.AcceptEncoding = default;
-            }
 
-            return next(context);
-        });
+        // Nothing else runs per request unless compression is on: every step here is paid by
+        // every proxied request.
         if (options.ResponseCompression.Enabled)
         {
+            app.Use(static (context, next) =>
+            {
+                // Streams are never compressed: a compressor buffers, and SSE must flush each event.
+                if (context.GetEndpoint()?.Metadata.GetMetadata<SseStreamMetadata>() is not null)
+                {
+                    context.Request.Headers.AcceptEncoding = default;
+                }
+
+                return next(context);
+            });
             app.UseResponseCompression();
         }
 
