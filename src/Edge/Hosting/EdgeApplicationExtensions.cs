@@ -32,6 +32,20 @@ public static class EdgeApplicationExtensions
 
         app.UseRouting();
 
+        // WebApplication adds authentication and authorization by itself only in front of the
+        // routing it adds; with routing placed here they must follow it, or a YARP route's
+        // AuthorizationPolicy would see no endpoint. Without those services (the default) there is
+        // nothing to add, and a route naming a policy is refused (500) rather than proxied.
+        if (app.Services.GetService<Microsoft.AspNetCore.Authentication.IAuthenticationSchemeProvider>() is not null)
+        {
+            app.UseAuthentication();
+        }
+
+        if (app.Services.GetService<Microsoft.AspNetCore.Authorization.Policy.IPolicyEvaluator>() is not null)
+        {
+            app.UseAuthorization();
+        }
+
         // The CORS middleware resolves its policy provider from a new request scope and writes
         // HttpContext.Items on every request (about 440 bytes each). Without CORS metadata on the
         // endpoint it has nothing to apply: the edge's policy provider has no default policy.

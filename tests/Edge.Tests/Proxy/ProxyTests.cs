@@ -43,6 +43,18 @@ public sealed class ProxyTests
     }
 
     [Fact]
+    public async Task ARouteWithAnAuthorizationPolicy_IsNeverProxiedAnonymously()
+    {
+        await using var upstream = await UpstreamTestServer.StartAsync(app => app.MapGet("/admin/secret", () => "secret"));
+        await using var edge = await EdgeTestHost.StartAsync(ProxyTo(upstream, ("ReverseProxy:Routes:app:AuthorizationPolicy", "default")));
+        using var http = edge.CreateClient();
+
+        using var response = await http.GetAsync("/admin/secret");
+        Assert.NotEqual(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain("secret", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UpstreamSse_PassesThroughEventByEvent()
     {
         var firstSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
