@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
 namespace Edge.Transports.Sockets;
@@ -236,20 +237,25 @@ internal sealed class RequestHead
 
                 hasHost = true;
             }
-            else if (IsUnwanted(name, rawValue))
+            else if (IsUnwanted(name, rawValue, headers))
             {
                 return false;
             }
 
-            headers.Append(name, Encoding.ASCII.GetString(rawValue));
+            // An empty value is a value, as Kestrel keeps it (Append would drop it).
+            var value = new StringValues(Encoding.ASCII.GetString(rawValue));
+            headers[name] = headers.TryGetValue(name, out var earlier) ? StringValues.Concat(earlier, value) : value;
         }
 
         return hasHost;
     }
 
     /// <summary>A body, an upgrade or an expectation: Kestrel's to handle.</summary>
-    private static bool IsUnwanted(string name, ReadOnlySpan<byte> value) =>
-        (string.Equals(name, HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase) && !value.SequenceEqual("0"u8))
+    private static bool IsUnwanted(string name, ReadOnlySpan<byte> value, HeaderDictionary earlier) =>
+        (string.Equals(name, HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase) && (!value.SequenceEqual("0"u8) || earlier.ContainsKey(HeaderNames.ContentLength)))
+
+        // Only the two plain forms browsers and curl send; anything else is Kestrel's to judge.
+        || (string.Equals(name, HeaderNames.Connection, StringComparison.OrdinalIgnoreCase) && ((!value.SequenceEqual("keep-alive"u8) && !value.SequenceEqual("close"u8)) || earlier.ContainsKey(HeaderNames.Connection)))
         || string.Equals(name, HeaderNames.TransferEncoding, StringComparison.OrdinalIgnoreCase)
         || string.Equals(name, HeaderNames.Upgrade, StringComparison.OrdinalIgnoreCase)
         || string.Equals(name, HeaderNames.Expect, StringComparison.OrdinalIgnoreCase)
