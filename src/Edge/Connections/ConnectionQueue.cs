@@ -45,30 +45,6 @@ internal sealed class ConnectionQueue : IValueTaskSource<bool>
         _capacity = capacity;
     }
 
-    /// <summary>Items waiting now.</summary>
-    public int Count
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _count;
-            }
-        }
-    }
-
-    /// <summary>Whether a ring is held (an idle queue holds none, or only the smallest).</summary>
-    public int BufferSize
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _ring?.Length ?? 0;
-            }
-        }
-    }
-
     /// <summary>
     /// Called by the feed; never waits. With <paramref name="claimIfIdle"/>, an empty queue whose
     /// reader is parked (and nothing is left to flush) is claimed instead of queued to.

@@ -119,13 +119,16 @@ internal sealed class SseConnection
     /// <param name="sendInline">False queues the event even when the connection is idle (the caller is behind and prefers the writer's batching).</param>
     public bool Enqueue(PreparedEvent item, bool sendInline = true)
     {
-        var outcome = TryEnqueue(item, sendInline);
-        if (outcome == EnqueueOutcome.Full)
+        switch (_queue.TryEnqueue(item, sendInline && _transport.CanSendInline))
         {
-            Close(CloseReason.SlowConsumer);
+            case EnqueueOutcome.Claimed:
+                return SendInline(item);
+            case EnqueueOutcome.Full:
+                Close(CloseReason.SlowConsumer);
+                return false;
+            default:
+                return false;
         }
-
-        return outcome == EnqueueOutcome.Claimed;
     }
 
     /// <summary>Queues a heartbeat when the stream has been silent for its interval.</summary>
@@ -133,7 +136,11 @@ internal sealed class SseConnection
     {
         if (now - Volatile.Read(ref _lastActivity) >= intervalTimestampTicks)
         {
-            TryEnqueue(Stream.Heartbeat, sendInline: true);
+            // A full queue is left to the next event to judge: a heartbeat never closes a stream.
+            if (_queue.TryEnqueue(Stream.Heartbeat, _transport.CanSendInline) == EnqueueOutcome.Claimed)
+            {
+                SendInline(Stream.Heartbeat);
+            }
         }
     }
 
@@ -230,19 +237,12 @@ internal sealed class SseConnection
         }
     }
 
-    private EnqueueOutcome TryEnqueue(PreparedEvent item, bool sendInline)
-    {
-        var outcome = _queue.TryEnqueue(item, sendInline && _transport.CanSendInline);
-        return outcome == EnqueueOutcome.Claimed ? SendInline(item) : outcome;
-    }
-
     /// <summary>
     /// Writes and sends one item while holding the queue's claim (the pump is parked, so the
     /// writer is free). What the transport does not take stays in it, and the pump is woken to
-    /// flush it (and anything queued meanwhile). Returns <see cref="EnqueueOutcome.Claimed"/> when
-    /// an event was sent.
+    /// flush it (and anything queued meanwhile). True when an event was sent.
     /// </summary>
-    private EnqueueOutcome SendInline(PreparedEvent item)
+    private bool SendInline(PreparedEvent item)
     {
         var delivered = false;
         var failed = false;
@@ -260,7 +260,7 @@ internal sealed class SseConnection
         }
 
         _queue.ReleaseClaim(pending, failed);
-        return delivered && !failed ? EnqueueOutcome.Claimed : EnqueueOutcome.Queued;
+        return delivered && !failed;
     }
 
     private void WriteCursorLine()

@@ -36,9 +36,6 @@ internal sealed class HeadClassifier
         _timeProvider = timeProvider;
     }
 
-    /// <summary>Connections waiting now (for tests and diagnostics).</summary>
-    public int Waiting => Volatile.Read(ref _waiting);
-
     /// <summary>
     /// The stream head and its length, or null (nothing consumed) when Kestrel serves the
     /// connection. The socket must be in non-blocking mode.
