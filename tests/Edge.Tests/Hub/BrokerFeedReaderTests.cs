@@ -42,35 +42,31 @@ public sealed class BrokerFeedReaderTests
     public async Task ReadAsync_RecordsAppended_ReachConnectionsInLogOrder()
     {
         using var stop = new CancellationTokenSource();
-        var reading = _reader.ReadAsync(stop.Token);
-        await _reader.WhenOpen.WaitAsync(HubTestKit.Wait);
-        var transport = new RecordingTransport();
-        var pump = _kit.Pump(_kit.Connect(["a"], transport), stop.Token);
+        var reading = await StartReadingAsync(stop.Token);
+        await using var stream = _kit.ConnectPumped(["a"]);
         _kit.Shards.Start();
 
         await _kit.PublishAsync("a", "e0", "e1", "e2");
 
-        var sent = await transport.WaitForAsync($"data: e2\nid: {_kit.Partitions.Epoch}-3\n\n");
+        var sent = await stream.WaitForAsync($"data: e2\nid: {_kit.Partitions.Epoch}-3\n\n");
         Assert.Equal($"data: e0\nid: {_kit.Partitions.Epoch}-1\n\ndata: e1\nid: {_kit.Partitions.Epoch}-2\n\ndata: e2\nid: {_kit.Partitions.Epoch}-3\n\n", sent);
         await stop.CancelAsync();
-        await Task.WhenAll(reading, pump, _kit.Shards.StopAsync()).WaitAsync(HubTestKit.Wait);
+        await Task.WhenAll(reading, _kit.Shards.StopAsync()).WaitAsync(HubTestKit.Wait);
     }
 
     [Fact]
     public async Task ReadAsync_LogLostItsHistory_ReopensForTheNewEpochAndClosesOpenConnections()
     {
         using var stop = new CancellationTokenSource();
-        var reading = _reader.ReadAsync(stop.Token);
-        await _reader.WhenOpen.WaitAsync(HubTestKit.Wait);
+        var reading = await StartReadingAsync(stop.Token);
         var oldEpoch = _kit.Partitions.Epoch;
-        var connection = _kit.Connect(["a"]);
-        var pump = _kit.Pump(connection, stop.Token);
+        await using var stream = _kit.ConnectPumped(["a"]);
 
         _kit.Log.Reset();
 
         // The closed connection's writer ends.
-        await pump.WaitAsync(HubTestKit.Wait);
-        Assert.Equal(CloseReason.Shutdown, connection.CloseReason);
+        await stream.Pump.WaitAsync(HubTestKit.Wait);
+        Assert.Equal(CloseReason.Shutdown, stream.Connection.CloseReason);
         Assert.NotEqual(oldEpoch, _kit.Partitions.Epoch);
         Assert.Equal(_kit.Log.Epoch, _kit.Partitions.Epoch);
         Assert.True(_logs.Has(EdgeEventIds.HistoryLost, "The InMemory log lost its history; reopening for a new epoch and closing open streams so they reconnect"), _logs.All);
@@ -82,12 +78,19 @@ public sealed class BrokerFeedReaderTests
     public async Task ReadAsync_Stopped_EndsWithoutThrowingAndLogsThatTheHubStopped()
     {
         using var stop = new CancellationTokenSource();
-        var reading = _reader.ReadAsync(stop.Token);
-        await _reader.WhenOpen.WaitAsync(HubTestKit.Wait);
+        var reading = await StartReadingAsync(stop.Token);
 
         await stop.CancelAsync();
         await reading.WaitAsync(HubTestKit.Wait);
 
         Assert.True(_logs.Has(EdgeEventIds.HubStopped, "The event hub stopped reading"), _logs.All);
+    }
+
+    /// <summary>Starts the reader and waits until it opened the log.</summary>
+    private async Task<Task> StartReadingAsync(CancellationToken cancellationToken)
+    {
+        var reading = _reader.ReadAsync(cancellationToken);
+        await _reader.WhenOpen.WaitAsync(HubTestKit.Wait);
+        return reading;
     }
 }

@@ -9,17 +9,14 @@ public sealed class DispatchShardsTests
     {
         var kit = new HubTestKit();
         await kit.OpenAsync();
-        using var stop = new CancellationTokenSource();
-        var onA = new RecordingTransport();
-        var onB = new RecordingTransport();
-        var pumps = new[] { kit.Pump(kit.Connect(["a"], onA), stop.Token), kit.Pump(kit.Connect(["b"], onB), stop.Token) };
+        await using var onA = kit.ConnectPumped(["a"]);
+        await using var onB = kit.ConnectPumped(["b"]);
 
         kit.Shards.DispatchNow(HubTestKit.Event("a", 0, "first"));
         kit.Shards.DispatchNow(HubTestKit.Event("b", 0, "second"));
 
         Assert.Equal("data: first\n\n", await onA.WaitForAsync("data: first\n\n"));
         Assert.Equal("data: second\n\n", await onB.WaitForAsync("data: second\n\n"));
-        await StopAsync(stop, pumps);
     }
 
     [Fact]
@@ -27,27 +24,22 @@ public sealed class DispatchShardsTests
     {
         var kit = new HubTestKit();
         await kit.OpenAsync();
-        using var stop = new CancellationTokenSource();
-        var alice = new RecordingTransport();
-        var bob = new RecordingTransport();
-        var pumps = new[] { kit.Pump(kit.Connect(["a"], alice, userId: "alice"), stop.Token), kit.Pump(kit.Connect(["a"], bob, userId: "bob"), stop.Token) };
+        await using var alice = kit.ConnectPumped(["a"], userId: "alice");
+        await using var bob = kit.ConnectPumped(["a"], userId: "bob");
 
         kit.Shards.DispatchNow(HubTestKit.Event("a", 0, "for-alice", userId: "alice"));
         kit.Shards.DispatchNow(HubTestKit.Event("a", 1, "for-all"));
 
         Assert.Equal("data: for-alice\n\ndata: for-all\n\n", await alice.WaitForAsync("data: for-all\n\n"));
         Assert.Equal("data: for-all\n\n", await bob.WaitForAsync("data: for-all\n\n"));
-        await StopAsync(stop, pumps);
     }
 
     [Fact]
-    public async Task Offer_ManyEvents_ReachEveryConnectionInOrder()
+    public async Task Offer_ManyEventsOverSeveralShards_ReachEveryConnectionOnceInOrder()
     {
         var kit = new HubTestKit(shards: 3);
         await kit.OpenAsync();
-        using var stop = new CancellationTokenSource();
-        var transports = Enumerable.Range(0, 7).Select(_ => new RecordingTransport()).ToArray();
-        var pumps = transports.Select(t => kit.Pump(kit.Connect(["a"], t), stop.Token)).ToArray();
+        var streams = Enumerable.Range(0, 7).Select(_ => kit.ConnectPumped(["a"])).ToArray();
         var expected = string.Concat(Enumerable.Range(0, 500).Select(i => $"data: e{i}\n\n"));
         kit.Shards.Start();
 
@@ -56,13 +48,13 @@ public sealed class DispatchShardsTests
             kit.Shards.Offer(HubTestKit.Event("a", i, $"e{i}"));
         }
 
-        foreach (var transport in transports)
+        foreach (var stream in streams)
         {
-            Assert.Equal(expected, await transport.WaitForAsync("data: e499\n\n"));
+            Assert.Equal(expected, await stream.WaitForAsync("data: e499\n\n"));
+            await stream.DisposeAsync();
         }
 
         await kit.Shards.StopAsync().WaitAsync(HubTestKit.Wait);
-        await StopAsync(stop, pumps);
     }
 
     [Fact]
@@ -70,9 +62,7 @@ public sealed class DispatchShardsTests
     {
         var kit = new HubTestKit(shards: 2);
         await kit.OpenAsync();
-        using var stop = new CancellationTokenSource();
-        var transport = new RecordingTransport();
-        var pump = kit.Pump(kit.Connect(["a"], transport), stop.Token);
+        await using var stream = kit.ConnectPumped(["a"]);
         kit.Shards.Start();
         for (var i = 0; i < 100; i++)
         {
@@ -81,8 +71,7 @@ public sealed class DispatchShardsTests
 
         await kit.Shards.StopAsync().WaitAsync(HubTestKit.Wait);
 
-        await transport.WaitForAsync("data: e99\n\n");
-        await StopAsync(stop, [pump]);
+        await stream.WaitForAsync("data: e99\n\n");
     }
 
     [Fact]
@@ -94,11 +83,5 @@ public sealed class DispatchShardsTests
         await kit.Shards.StopAsync().WaitAsync(HubTestKit.Wait);
 
         await Task.Run(() => kit.Shards.Offer(HubTestKit.Event("a", 0, "late"))).WaitAsync(HubTestKit.Wait);
-    }
-
-    private static async Task StopAsync(CancellationTokenSource stop, Task[] pumps)
-    {
-        await stop.CancelAsync();
-        await Task.WhenAll(pumps).WaitAsync(HubTestKit.Wait);
     }
 }

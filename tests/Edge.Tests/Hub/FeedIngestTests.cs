@@ -29,19 +29,15 @@ public sealed class FeedIngestTests
     {
         var kit = new HubTestKit();
         await kit.OpenAsync();
-        using var stop = new CancellationTokenSource();
-        var transport = new RecordingTransport();
-        var pump = kit.Pump(kit.Connect(["a"], transport), stop.Token);
+        await using var stream = kit.ConnectPumped(["a"]);
         kit.Shards.Start();
         await kit.PublishAsync("a", "one");
 
         await kit.IngestAsync(0, 0, 1);
 
-        var sent = await transport.WaitForAsync("\n\n");
+        var sent = await stream.WaitForAsync("\n\n");
         Assert.StartsWith("data: one\nid: ", sent, StringComparison.Ordinal);
         await kit.Shards.StopAsync().WaitAsync(HubTestKit.Wait);
-        await stop.CancelAsync();
-        await pump.WaitAsync(HubTestKit.Wait);
     }
 
     [Fact]

@@ -17,54 +17,30 @@ public sealed class HeartbeatsAndDrainTests
         var kit = new HubTestKit();
         await kit.OpenAsync();
         var sweeps = new HeartbeatsAndDrain(kit.Connections, kit.Time, NullLogger.Instance);
-        using var stop = new CancellationTokenSource();
-        var transport = new RecordingTransport();
-        var pump = kit.Pump(kit.Connect(["a"], transport, stream: HubTestKit.Stream(Interval)), stop.Token);
+        await using var stream = kit.ConnectPumped(["a"], stream: HubTestKit.Stream(Interval));
 
         kit.Time.Advance(Interval);
         sweeps.SendHeartbeats();
 
-        Assert.Equal(":keepalive\n\n", await transport.WaitForAsync(":keepalive\n\n"));
-        await stop.CancelAsync();
-        await pump.WaitAsync(HubTestKit.Wait);
+        Assert.Equal(":keepalive\n\n", await stream.WaitForAsync(":keepalive\n\n"));
     }
 
-    [Fact]
-    public async Task SendHeartbeats_ConnectionActiveWithinItsInterval_SendsNothing()
+    [Theory]
+    [InlineData(15, 14)]
+    [InlineData(0, 3600)]
+    public async Task SendHeartbeats_SilentForLessThanTheIntervalOrWithoutHeartbeats_SendsNothing(int intervalSeconds, int silenceSeconds)
     {
         var kit = new HubTestKit();
         await kit.OpenAsync();
         var sweeps = new HeartbeatsAndDrain(kit.Connections, kit.Time, NullLogger.Instance);
-        using var stop = new CancellationTokenSource();
-        var transport = new RecordingTransport();
-        var pump = kit.Pump(kit.Connect(["a"], transport, stream: HubTestKit.Stream(Interval)), stop.Token);
+        await using var stream = kit.ConnectPumped(["a"], stream: HubTestKit.Stream(TimeSpan.FromSeconds(intervalSeconds)));
 
-        kit.Time.Advance(Interval - TimeSpan.FromSeconds(1));
+        kit.Time.Advance(TimeSpan.FromSeconds(silenceSeconds));
         sweeps.SendHeartbeats();
         kit.Shards.DispatchNow(HubTestKit.Event("a", 0, "marker"));
 
-        Assert.Equal("data: marker\n\n", await transport.WaitForAsync("data: marker\n\n"));
-        await stop.CancelAsync();
-        await pump.WaitAsync(HubTestKit.Wait);
-    }
-
-    [Fact]
-    public async Task SendHeartbeats_StreamWithoutHeartbeats_SendsNothingHoweverLongTheSilence()
-    {
-        var kit = new HubTestKit();
-        await kit.OpenAsync();
-        var sweeps = new HeartbeatsAndDrain(kit.Connections, kit.Time, NullLogger.Instance);
-        using var stop = new CancellationTokenSource();
-        var transport = new RecordingTransport();
-        var pump = kit.Pump(kit.Connect(["a"], transport, stream: HubTestKit.Stream(TimeSpan.Zero)), stop.Token);
-
-        kit.Time.Advance(TimeSpan.FromHours(1));
-        sweeps.SendHeartbeats();
-        kit.Shards.DispatchNow(HubTestKit.Event("a", 0, "marker"));
-
-        Assert.Equal("data: marker\n\n", await transport.WaitForAsync("data: marker\n\n"));
-        await stop.CancelAsync();
-        await pump.WaitAsync(HubTestKit.Wait);
+        // Only the marker: no heartbeat was queued before it.
+        Assert.Equal("data: marker\n\n", await stream.WaitForAsync("data: marker\n\n"));
     }
 
     [Fact]

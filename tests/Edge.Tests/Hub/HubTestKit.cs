@@ -87,9 +87,12 @@ internal sealed class HubTestKit
         }
     }
 
-    /// <summary>Runs the connection's writer, as the stream endpoint does, until it is closed or the test ends.</summary>
-    public Task Pump(SseConnection connection, CancellationToken cancellationToken) =>
-        Task.Run(() => connection.PumpAsync(Metrics, cancellationToken), CancellationToken.None);
+    /// <summary>Connects and runs the connection's writer, as the stream endpoint does, until disposed or closed.</summary>
+    public PumpedConnection ConnectPumped(IReadOnlyCollection<string> channels, string? userId = null, StreamDefinition? stream = null)
+    {
+        var transport = new RecordingTransport();
+        return new PumpedConnection(Connect(channels, transport, userId, stream), transport, Metrics);
+    }
 
     public SseConnection Connect(IReadOnlyCollection<string> channels, RecordingTransport? transport = null, string? userId = null, StreamDefinition? stream = null) =>
         Connections.Connect(stream ?? Stream(), userId, null, channels, transport ?? new RecordingTransport());
@@ -101,6 +104,36 @@ internal sealed class HubTestKit
         public void Dispose()
         {
         }
+    }
+}
+
+/// <summary>A connection with its writer running over a <see cref="RecordingTransport"/>.</summary>
+internal sealed class PumpedConnection : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+
+    public PumpedConnection(SseConnection connection, RecordingTransport transport, EdgeMetrics metrics)
+    {
+        Connection = connection;
+        Transport = transport;
+        Pump = Task.Run(() => connection.PumpAsync(metrics, _stop.Token), CancellationToken.None);
+    }
+
+    public SseConnection Connection { get; }
+
+    public RecordingTransport Transport { get; }
+
+    /// <summary>The writer; it ends when the connection is closed or this is disposed.</summary>
+    public Task Pump { get; }
+
+    /// <inheritdoc cref="RecordingTransport.WaitForAsync"/>
+    public Task<string> WaitForAsync(string expected) => Transport.WaitForAsync(expected);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await Pump.WaitAsync(HubTestKit.Wait);
+        _stop.Dispose();
     }
 }
 
