@@ -1,0 +1,131 @@
+using Edge.Brokers;
+using Edge.Brokers.Cursors;
+using Edge.Diagnostics;
+using Edge.Sse;
+
+namespace Edge.Hub;
+
+/// <summary>
+/// The one reader of the broker's whole log: opens it (retrying while the broker is down),
+/// subscribes and hands every record to <see cref="FeedIngest"/>, resubscribing after a failure
+/// and reopening for a new epoch when the log lost its history.
+/// </summary>
+internal sealed partial class BrokerFeedReader
+{
+    private static readonly TimeSpan FirstOpenRetry = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan FirstResubscribe = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan LongestRetry = TimeSpan.FromSeconds(10);
+
+    private readonly IEventBroker _broker;
+    private readonly PartitionLog _log;
+    private readonly FeedIngest _ingest;
+    private readonly ConnectionRegistry _connections;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public BrokerFeedReader(IEventBroker broker, PartitionLog log, FeedIngest ingest, ConnectionRegistry connections, TimeProvider timeProvider, ILogger logger)
+    {
+        _broker = broker;
+        _log = log;
+        _ingest = ingest;
+        _connections = connections;
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    /// <summary>Completes when the log was first opened; cancelled when stopped before.</summary>
+    public Task WhenOpen => _opened.Task;
+
+    /// <summary>Opens the log and then reads it until <paramref name="cancellationToken"/> stops it.</summary>
+    public async Task ReadAsync(CancellationToken cancellationToken)
+    {
+        await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var delay = FirstResubscribe;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await foreach (var record in _broker.SubscribeAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    _ingest.Ingest(record);
+                    delay = FirstResubscribe;
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (LogHistoryLostException ex)
+            {
+                // Positions of the old epoch mean nothing now: take the new epoch and send every
+                // client back to reconnect, where its old cursor earns the gap signal.
+                Log.HistoryLost(_logger, _broker.Name, ex);
+                await OpenAsync(cancellationToken).ConfigureAwait(false);
+                _connections.CloseAll(CloseReason.Shutdown);
+            }
+            catch (Exception ex)
+            {
+                // Resubscribing is safe: records at or below each partition's position are dropped.
+                Log.FeedFailed(_logger, _broker.Name, delay.TotalMilliseconds, ex);
+                await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
+                delay = Longer(delay);
+            }
+        }
+
+        Log.HubStopped(_logger);
+    }
+
+    private async Task OpenAsync(CancellationToken cancellationToken)
+    {
+        var delay = FirstOpenRetry;
+        while (true)
+        {
+            try
+            {
+                var snapshot = await _broker.OpenAsync(cancellationToken).ConfigureAwait(false);
+                if (!EventCursor.IsValidEpoch(snapshot.Epoch))
+                {
+                    throw new InvalidOperationException($"The {_broker.Name} broker reported the invalid epoch '{snapshot.Epoch}'.");
+                }
+
+                _log.Reset(snapshot);
+                Log.BrokerOpened(_logger, _broker.Name, snapshot.Epoch, snapshot.PartitionCount);
+                _opened.TrySetResult();
+                return;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                _opened.TrySetCanceled(cancellationToken);
+                throw;
+            }
+            catch (Exception ex)
+            {
+                Log.BrokerOpenFailed(_logger, _broker.Name, delay.TotalMilliseconds, ex);
+                await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
+                delay = Longer(delay);
+            }
+        }
+    }
+
+    /// <summary>The next retry delay: twice the last, at most <see cref="LongestRetry"/>.</summary>
+    private static TimeSpan Longer(TimeSpan delay) => TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LongestRetry.Ticks));
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = EdgeEventIds.BrokerOpened, Level = LogLevel.Information, Message = "Opened the {Broker} log: epoch {Epoch}, {Partitions} partition(s)")]
+        public static partial void BrokerOpened(ILogger logger, string broker, string epoch, int partitions);
+
+        [LoggerMessage(EventId = EdgeEventIds.BrokerOpenFailed, Level = LogLevel.Warning, Message = "Could not open the {Broker} log; retrying in {DelayMs} ms")]
+        public static partial void BrokerOpenFailed(ILogger logger, string broker, double delayMs, Exception exception);
+
+        [LoggerMessage(EventId = EdgeEventIds.BrokerFeedFailed, Level = LogLevel.Error, Message = "The {Broker} feed failed; resubscribing in {DelayMs} ms")]
+        public static partial void FeedFailed(ILogger logger, string broker, double delayMs, Exception exception);
+
+        [LoggerMessage(EventId = EdgeEventIds.HistoryLost, Level = LogLevel.Error, Message = "The {Broker} log lost its history; reopening for a new epoch and closing open streams so they reconnect")]
+        public static partial void HistoryLost(ILogger logger, string broker, Exception exception);
+
+        [LoggerMessage(EventId = EdgeEventIds.HubStopped, Level = LogLevel.Information, Message = "The event hub stopped reading")]
+        public static partial void HubStopped(ILogger logger);
+    }
+}

@@ -1,0 +1,54 @@
+using System.Buffers;
+using Edge.Brokers;
+using Edge.Brokers.Envelopes;
+using Edge.Configuration;
+using Edge.Sse;
+
+namespace Edge.Hub;
+
+/// <summary>
+/// Turns a broker record into a <see cref="PreparedEvent"/>: checks its size, parses its envelope,
+/// drops a repeated message id (feed only) and encodes it once under the log's epoch.
+/// </summary>
+internal sealed class RecordPreparer
+{
+    private readonly ReplayOptions _replay;
+    private readonly PartitionLog _log;
+    private readonly MessageIdDeduplicator _deduplicator;
+
+    public RecordPreparer(ReplayOptions replay, PartitionLog log)
+    {
+        _replay = replay;
+        _log = log;
+        _deduplicator = new MessageIdDeduplicator(replay.DeduplicationIds);
+    }
+
+    /// <summary>
+    /// The encoded event, or null: with <paramref name="malformed"/> set when the record cannot be
+    /// used, without when it repeats a message id already seen (only when <paramref name="deduplicate"/>,
+    /// which only the feed's single reader may ask for).
+    /// </summary>
+    public PreparedEvent? TryPrepare(BrokerRecord record, ArrayBufferWriter<byte> scratch, bool deduplicate, out string? malformed)
+    {
+        malformed = null;
+        if (record.Body.Length > _replay.MaxEnvelopeBytes)
+        {
+            malformed = $"the body is {record.Body.Length} bytes, over Edge:Replay:MaxEnvelopeBytes ({_replay.MaxEnvelopeBytes})";
+            return null;
+        }
+
+        if (!EnvelopeParser.TryParse(record.Body.Span, out var envelope, out var error))
+        {
+            malformed = error.ToString();
+            return null;
+        }
+
+        var messageId = record.MessageId ?? envelope.Id;
+        if (deduplicate && messageId is not null && !_deduplicator.FirstTime(messageId))
+        {
+            return null;
+        }
+
+        return SseFrameEncoder.Encode(envelope, _log.Epoch, record, scratch);
+    }
+}
