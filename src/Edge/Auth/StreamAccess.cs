@@ -1,7 +1,8 @@
 using System.Threading.RateLimiting;
 using Edge.Limits;
 using Edge.RateLimiting;
-using Edge.Sse;
+using Edge.Streams;
+using Edge.Subscribing;
 
 namespace Edge.Auth;
 

@@ -1,6 +1,7 @@
 using System.Threading.RateLimiting;
+using Edge.Connections;
 using Edge.Limits;
-using Edge.Sse;
+using Edge.Subscribing;
 
 namespace Edge.Auth;
 

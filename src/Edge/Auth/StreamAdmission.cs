@@ -1,6 +1,7 @@
 using System.Globalization;
 using Edge.Brokers.Envelopes;
-using Edge.Sse;
+using Edge.Streams;
+using Edge.Subscribing;
 
 namespace Edge.Auth;
 

@@ -1,5 +1,5 @@
 using System.Threading.Tasks.Sources;
-using Edge.Hub;
+using Edge.Sse;
 
 namespace Edge.Connections;
 

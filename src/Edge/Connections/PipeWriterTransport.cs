@@ -1,5 +1,4 @@
 using System.IO.Pipelines;
-
 using Edge.Transports;
 
 namespace Edge.Connections;

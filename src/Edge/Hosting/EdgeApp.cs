@@ -1,5 +1,5 @@
 using Edge.Configuration;
-using Edge.Sse;
+using Edge.Subscribing;
 using Edge.Transports;
 using Edge.Transports.Sockets;
 using Microsoft.AspNetCore.Connections;

@@ -3,7 +3,8 @@ using Edge.Diagnostics;
 using Edge.Health;
 using Edge.Hub;
 using Edge.Publishing;
-using Edge.Sse;
+using Edge.Streams;
+using Edge.Subscribing;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.Extensions.Options;
 

@@ -1,12 +1,13 @@
 using Edge.Brokers.Registration;
 using Edge.Configuration;
 using Edge.Cors;
-using Edge.RateLimiting;
 using Edge.Diagnostics;
 using Edge.Hub;
 using Edge.Proxy;
 using Edge.Publishing;
-using Edge.Sse;
+using Edge.RateLimiting;
+using Edge.Streams;
+using Edge.Subscribing;
 using Microsoft.AspNetCore.ResponseCompression;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;

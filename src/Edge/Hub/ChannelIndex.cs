@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Edge.Sse;
+using Edge.Connections;
 
 namespace Edge.Hub;
 

@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
 using Edge.Brokers;
 using Edge.Connections;
-using Edge.Transports;
 using Edge.Diagnostics;
-using Edge.Sse;
+using Edge.Feed;
+using Edge.Streams;
+using Edge.Transports;
 
 namespace Edge.Hub;
 

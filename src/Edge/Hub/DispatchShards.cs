@@ -1,5 +1,7 @@
 using System.Threading.Channels;
 using Edge.Diagnostics;
+using Edge.Feed;
+using Edge.Sse;
 
 namespace Edge.Hub;
 
@@ -9,7 +11,7 @@ namespace Edge.Hub;
 /// channel index after the feed published the event's position, which keeps the registration
 /// fence of <see cref="FeedIngest.Ingest"/> intact.
 /// </summary>
-internal sealed class DispatchShards
+internal sealed class DispatchShards : ILiveEventSink
 {
     private readonly DispatchShard[] _shards;
     private Task[] _running = [];

@@ -1,7 +1,10 @@
 using Edge.Brokers;
 using Edge.Configuration;
+using Edge.Connections;
 using Edge.Diagnostics;
+using Edge.Feed;
 using Edge.Sse;
+using Edge.Streams;
 using Edge.Transports;
 using Microsoft.Extensions.Options;
 
@@ -41,7 +44,7 @@ internal sealed class EventHub
         _connections = new ConnectionRegistry(broker, _log, index, metrics, timeProvider);
         _shards = new DispatchShards(index, metrics, Math.Max(1, Environment.ProcessorCount));
         _ingest = new FeedIngest(_log, preparer, _shards, metrics, logger);
-        _feed = new BrokerFeedReader(broker, _log, _ingest, _connections, timeProvider, logger);
+        _feed = new BrokerFeedReader(broker, _log, _ingest, () => _connections.CloseAll(CloseReason.Shutdown), timeProvider, logger);
         _planner = new ReplayPlanner(broker, _log, preparer, replay, timeProvider, logger);
         _sweeps = new HeartbeatsAndDrain(_connections, timeProvider, logger);
     }

@@ -1,5 +1,5 @@
+using Edge.Connections;
 using Edge.Diagnostics;
-using Edge.Sse;
 
 namespace Edge.Hub;
 

@@ -1,3 +1,4 @@
+using Edge.Sse;
 namespace Edge.Hub;
 
 /// <summary>What a resuming connection gets before going live.</summary>

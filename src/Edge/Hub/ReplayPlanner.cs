@@ -2,7 +2,9 @@ using System.Buffers;
 using Edge.Brokers;
 using Edge.Brokers.Cursors;
 using Edge.Configuration;
+using Edge.Connections;
 using Edge.Diagnostics;
+using Edge.Feed;
 using Edge.Sse;
 
 namespace Edge.Hub;

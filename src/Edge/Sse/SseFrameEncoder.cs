@@ -4,7 +4,6 @@ using System.Text;
 using Edge.Brokers;
 using Edge.Brokers.Cursors;
 using Edge.Brokers.Envelopes;
-using Edge.Hub;
 
 namespace Edge.Sse;
 

@@ -1,6 +1,6 @@
 using Edge.Brokers.InMemory;
+using Edge.Connections;
 using Edge.Hub;
-using Edge.Sse;
 using Xunit;
 
 namespace Edge.Tests.Hub;

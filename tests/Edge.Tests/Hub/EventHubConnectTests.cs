@@ -1,7 +1,8 @@
 using System.IO.Pipelines;
 using Edge.Brokers;
+using Edge.Connections;
 using Edge.Hub;
-using Edge.Sse;
+using Edge.Streams;
 using Edge.Testing;
 using Edge.Tests.Functional;
 using Microsoft.Extensions.DependencyInjection;

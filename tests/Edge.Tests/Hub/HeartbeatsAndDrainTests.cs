@@ -1,6 +1,6 @@
+using Edge.Connections;
 using Edge.Diagnostics;
 using Edge.Hub;
-using Edge.Sse;
 using Edge.Tests.Security;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;

@@ -3,7 +3,6 @@ using Edge.Brokers.Cursors;
 using Edge.Brokers.InMemory;
 using Edge.Configuration;
 using Edge.Hub;
-using Edge.Sse;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 

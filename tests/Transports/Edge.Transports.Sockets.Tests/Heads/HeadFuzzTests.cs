@@ -2,8 +2,8 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Edge.Transports.Sockets;
 using Edge.Testing;
+using Edge.Transports.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Xunit;
 using Xunit.Abstractions;
@@ -369,7 +369,7 @@ public sealed class HeadFuzzTests(ITestOutputHelper output)
 
     internal static string Describe(RequestHead? head) => head is null
         ? "-"
-        : ((Edge.Sse.StreamRoute)head.Route).Stream.Name + " " + head.RawTarget + " " + head.Path + " " + head.QueryString + " " + string.Join(";", head.Headers.Select(h => h.Key + "=" + string.Join("|", h.Value.ToArray())));
+        : ((Edge.Streams.StreamRoute)head.Route).Stream.Name + " " + head.RawTarget + " " + head.Path + " " + head.QueryString + " " + string.Join(";", head.Headers.Select(h => h.Key + "=" + string.Join("|", h.Value.ToArray())));
 
     internal static bool TryRead(ReadOnlySequence<byte> buffer, out HeadReadResult result, out RequestHead? head, out int length, out Exception? thrown)
     {

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Edge.Configuration;
-using Edge.Sse;
+using Edge.Streams;
 using Edge.Transports.Sockets;
 using Microsoft.AspNetCore.Routing;
 using Xunit;

@@ -2,27 +2,27 @@ using System.Buffers;
 using Edge.Brokers;
 using Edge.Diagnostics;
 
-namespace Edge.Hub;
+namespace Edge.Feed;
 
 /// <summary>
 /// Takes each record of the live feed (one reader, one thread): parse, drop duplicates, encode
-/// once, keep in its partition's replay window and hand to the dispatch shards. Records from
+/// once, keep in its partition's replay window and hand to the live connections' sink. Records from
 /// before the head (a look-back) only warm the window.
 /// </summary>
 internal sealed partial class FeedIngest
 {
     private readonly PartitionLog _log;
     private readonly RecordPreparer _preparer;
-    private readonly DispatchShards _shards;
+    private readonly ILiveEventSink _live;
     private readonly EdgeMetrics _metrics;
     private readonly ILogger _logger;
     private readonly ArrayBufferWriter<byte> _feedScratch = new(4096);
 
-    public FeedIngest(PartitionLog log, RecordPreparer preparer, DispatchShards shards, EdgeMetrics metrics, ILogger logger)
+    public FeedIngest(PartitionLog log, RecordPreparer preparer, ILiveEventSink live, EdgeMetrics metrics, ILogger logger)
     {
         _log = log;
         _preparer = preparer;
-        _shards = shards;
+        _live = live;
         _metrics = metrics;
         _logger = logger;
     }
@@ -71,7 +71,7 @@ internal sealed partial class FeedIngest
         // snapshot below, or its starting position already includes this event.
         Interlocked.Exchange(ref state.NextOffset, record.Offset + 1);
 
-        _shards.Offer(prepared);
+        _live.Offer(prepared);
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using Edge.Configuration;
+using Edge.Sse;
 
-namespace Edge.Hub;
+namespace Edge.Feed;
 
 /// <summary>
 /// The recent events of one partition, bounded by count, bytes and age, from which resuming

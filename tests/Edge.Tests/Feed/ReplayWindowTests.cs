@@ -1,9 +1,10 @@
 using Edge.Configuration;
-using Edge.Hub;
+using Edge.Feed;
+using Edge.Sse;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
-namespace Edge.Tests.Hub;
+namespace Edge.Tests.Feed;
 
 public sealed class ReplayWindowTests
 {

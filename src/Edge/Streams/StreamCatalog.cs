@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.AspNetCore.Routing.Template;
 using Microsoft.Extensions.Options;
 
-namespace Edge.Sse;
+namespace Edge.Streams;
 
 /// <summary>
 /// The configured streams, each built once, and the path matching that serves a stream request

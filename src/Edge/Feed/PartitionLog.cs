@@ -2,7 +2,7 @@ using System.Text;
 using Edge.Brokers;
 using Edge.Configuration;
 
-namespace Edge.Hub;
+namespace Edge.Feed;
 
 /// <summary>
 /// The log as this instance opened it: its epoch and one <see cref="PartitionState"/> per

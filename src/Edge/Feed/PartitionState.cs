@@ -1,4 +1,4 @@
-namespace Edge.Hub;
+namespace Edge.Feed;
 
 /// <summary>One partition of the log as this instance reads it: its live position and its replay window.</summary>
 internal sealed class PartitionState

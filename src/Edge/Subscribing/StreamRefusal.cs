@@ -1,4 +1,4 @@
-namespace Edge.Sse;
+namespace Edge.Subscribing;
 
 /// <summary>
 /// Why a stream request is refused. Permanent refusals (400, 401, 403) always use their status

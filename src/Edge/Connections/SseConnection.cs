@@ -1,11 +1,11 @@
 using System.Buffers;
 using Edge.Brokers.Cursors;
 using Edge.Diagnostics;
-using Edge.Hub;
-using Edge.Connections;
+using Edge.Sse;
+using Edge.Streams;
 using Edge.Transports;
 
-namespace Edge.Sse;
+namespace Edge.Connections;
 
 internal enum CloseReason
 {

@@ -4,15 +4,17 @@ using Edge.Brokers;
 using Edge.Brokers.Envelopes;
 using Edge.Configuration;
 using Edge.Connections;
-using Edge.Transports;
 using Edge.Diagnostics;
 using Edge.Http;
 using Edge.Hub;
+using Edge.Sse;
+using Edge.Streams;
+using Edge.Transports;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 
-namespace Edge.Sse;
+namespace Edge.Subscribing;
 
 /// <summary>Serves one SSE stream request from hello to close.</summary>
 internal sealed partial class SseStreamEndpoint

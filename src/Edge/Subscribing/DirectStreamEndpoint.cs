@@ -1,4 +1,5 @@
 using Edge.Configuration;
+using Edge.Streams;
 using Edge.Transports;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Http.Features;
@@ -6,7 +7,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
-namespace Edge.Sse;
+namespace Edge.Subscribing;
 
 /// <summary>
 /// Opens streams for requests a transport read below Kestrel. Such a request passes what every

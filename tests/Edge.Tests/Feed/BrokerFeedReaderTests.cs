@@ -1,10 +1,12 @@
+using Edge.Connections;
 using Edge.Diagnostics;
+using Edge.Feed;
 using Edge.Hub;
-using Edge.Sse;
 using Edge.Tests.Security;
+using Edge.Tests.Hub;
 using Xunit;
 
-namespace Edge.Tests.Hub;
+namespace Edge.Tests.Feed;
 
 public sealed class BrokerFeedReaderTests
 {
@@ -14,7 +16,7 @@ public sealed class BrokerFeedReaderTests
 
     public BrokerFeedReaderTests()
     {
-        _reader = new BrokerFeedReader(_kit.Broker, _kit.Partitions, _kit.Ingest, _kit.Connections, _kit.Time, _logs.CreateLogger("Edge.Hub.EventHub"));
+        _reader = new BrokerFeedReader(_kit.Broker, _kit.Partitions, _kit.Ingest, () => _kit.Connections.CloseAll(CloseReason.Shutdown), _kit.Time, _logs.CreateLogger("Edge.Hub.EventHub"));
     }
 
     [Fact]

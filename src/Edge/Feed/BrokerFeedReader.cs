@@ -1,14 +1,13 @@
 using Edge.Brokers;
 using Edge.Brokers.Cursors;
 using Edge.Diagnostics;
-using Edge.Sse;
 
-namespace Edge.Hub;
+namespace Edge.Feed;
 
 /// <summary>
 /// The one reader of the broker's whole log: opens it (retrying while the broker is down),
 /// subscribes and hands every record to <see cref="FeedIngest"/>, resubscribing after a failure
-/// and reopening for a new epoch when the log lost its history.
+/// and reopening for a new epoch when the log lost its history (then it calls the history-lost action it was given: the hub closes every stream).
 /// </summary>
 internal sealed partial class BrokerFeedReader
 {
@@ -19,17 +18,17 @@ internal sealed partial class BrokerFeedReader
     private readonly IEventBroker _broker;
     private readonly PartitionLog _log;
     private readonly FeedIngest _ingest;
-    private readonly ConnectionRegistry _connections;
+    private readonly Action _historyLost;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public BrokerFeedReader(IEventBroker broker, PartitionLog log, FeedIngest ingest, ConnectionRegistry connections, TimeProvider timeProvider, ILogger logger)
+    public BrokerFeedReader(IEventBroker broker, PartitionLog log, FeedIngest ingest, Action historyLost, TimeProvider timeProvider, ILogger logger)
     {
         _broker = broker;
         _log = log;
         _ingest = ingest;
-        _connections = connections;
+        _historyLost = historyLost;
         _timeProvider = timeProvider;
         _logger = logger;
     }
@@ -62,7 +61,7 @@ internal sealed partial class BrokerFeedReader
                 // client back to reconnect, where its old cursor earns the gap signal.
                 Log.HistoryLost(_logger, _broker.Name, ex);
                 await OpenAsync(cancellationToken).ConfigureAwait(false);
-                _connections.CloseAll(CloseReason.Shutdown);
+                _historyLost();
             }
             catch (Exception ex)
             {

@@ -4,7 +4,7 @@ using Edge.Brokers.Envelopes;
 using Edge.Configuration;
 using Edge.Sse;
 
-namespace Edge.Hub;
+namespace Edge.Feed;
 
 /// <summary>
 /// Turns a broker record into a <see cref="PreparedEvent"/>: checks its size, parses its envelope,

@@ -2,10 +2,11 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Edge.Http;
+using Edge.Streams;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 
-namespace Edge.Sse;
+namespace Edge.Subscribing;
 
 /// <summary>
 /// Writes a refusal the way the stream asks: problem+json with the status code, or (Event style

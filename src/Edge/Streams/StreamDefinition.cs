@@ -1,8 +1,8 @@
 using System.Text.RegularExpressions;
 using Edge.Configuration;
-using Edge.Hub;
+using Edge.Sse;
 
-namespace Edge.Sse;
+namespace Edge.Streams;
 
 /// <summary>A validated stream, with its fixed frames encoded once.</summary>
 internal sealed partial class StreamDefinition

@@ -2,10 +2,12 @@ using System.Text;
 using Edge.Brokers;
 using Edge.Brokers.InMemory;
 using Edge.Configuration;
-using Edge.Hub;
+using Edge.Feed;
+using Edge.Sse;
+using Edge.Tests.Hub;
 using Xunit;
 
-namespace Edge.Tests.Hub;
+namespace Edge.Tests.Feed;
 
 public sealed class FeedIngestTests
 {

@@ -1,10 +1,10 @@
 using Edge.Brokers;
 using Edge.Configuration;
-using Edge.Hub;
+using Edge.Feed;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
-namespace Edge.Tests.Hub;
+namespace Edge.Tests.Feed;
 
 public sealed class PartitionLogTests
 {

@@ -1,4 +1,4 @@
-namespace Edge.Hub;
+namespace Edge.Sse;
 
 internal enum QueueItemKind : byte
 {

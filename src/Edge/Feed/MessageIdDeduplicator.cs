@@ -1,4 +1,4 @@
-namespace Edge.Hub;
+namespace Edge.Feed;
 
 /// <summary>
 /// Remembers the most recent message ids (bounded), so a message stored twice by a publisher
