@@ -181,26 +181,7 @@ internal sealed class StreamSession : IAsyncDisposable
 
         await _stopping.CancelAsync().ConfigureAwait(false);
         _queue.Writer.TryComplete();
-        try
-        {
-            if (_channel.IsOpen)
-            {
-                await _channel.CloseAsync().WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
-            }
-        }
-        catch (Exception)
-        {
-            // A channel on a lost connection cannot close cleanly; it is discarded either way.
-        }
-
-        try
-        {
-            await _channel.DisposeAsync().ConfigureAwait(false);
-        }
-        catch (Exception)
-        {
-            // As above.
-        }
+        await StreamTopology.CloseQuietlyAsync(_channel).ConfigureAwait(false);
 
         // _stopping is not disposed: a late handler may still read it, and it holds no timer.
     }
