@@ -1,13 +1,15 @@
+using System.Diagnostics.Metrics;
 using System.IO.Pipelines;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using Edge.Brokers;
 using Edge.Brokers.InMemory;
 using Edge.Configuration;
+using Edge.Connections;
 using Edge.Diagnostics;
 using Edge.Hub;
 using Edge.Sse;
-using System.Diagnostics.Metrics;
+using Edge.Streams;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
