@@ -1,8 +1,4 @@
 using Edge.Configuration;
-using Edge.Subscribing;
-using Edge.Transports;
-using Edge.Transports.Sockets;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.FileProviders;
@@ -43,31 +39,6 @@ public static class EdgeApp
 
         var urls = builder.Configuration[$"{EdgeOptions.SectionName}:Urls"] ?? new EdgeOptions().Urls;
         builder.WebHost.UseUrls(urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        var reusePort = builder.Configuration.GetValue<bool>($"{EdgeOptions.SectionName}:ReusePort");
-        var inline = builder.Configuration.GetValue<bool>($"{EdgeOptions.SectionName}:InlineScheduling");
-        builder.WebHost.UseSockets(sockets =>
-        {
-            if (reusePort)
-            {
-                sockets.CreateBoundListenSocket = ReusePortListenSocket.Create;
-            }
-
-            sockets.UnsafePreferInlineScheduling = inline;
-        });
-
-        var directStreams = builder.Configuration.GetValue($"{EdgeOptions.SectionName}:DirectStreams", new EdgeOptions().DirectStreams);
-        if (directStreams)
-        {
-            builder.Services.AddSingleton<IDirectStreamEndpoint, DirectStreamEndpoint>();
-            builder.Services.AddSocketStreams();
-        }
-
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxConcurrentConnections = null;
-            kestrel.Limits.MaxConcurrentUpgradedConnections = null;
-        });
 
         var app = builder.Build();
         app.MapEdge();

@@ -8,7 +8,11 @@ using Edge.Publishing;
 using Edge.RateLimiting;
 using Edge.Streams;
 using Edge.Subscribing;
+using Edge.Transports;
+using Edge.Transports.Sockets;
 using Microsoft.AspNetCore.ResponseCompression;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -23,6 +27,10 @@ public static class EdgeServiceCollectionExtensions
     public static IEdgeBuilder AddEdge(this IServiceCollection services, IConfiguration configuration)
     {
         var edgeSection = configuration.GetSection(EdgeOptions.SectionName);
+
+        // What decides which services exist is read once here, with the options' own defaults;
+        // everything else reads the validated IOptions<EdgeOptions>.
+        var registration = edgeSection.Get<EdgeOptions>() ?? new EdgeOptions();
         var catalog = BrokerCatalog.Discover();
         services.AddSingleton(catalog);
         services.AddOptions<EdgeOptions>().Bind(edgeSection).ValidateOnStart();
@@ -54,14 +62,39 @@ public static class EdgeServiceCollectionExtensions
             options.ExcludedMimeTypes = ["text/event-stream"];
         });
 
-        var drain = edgeSection.GetValue<TimeSpan?>("Shutdown:DrainTimeout") ?? new ShutdownOptions().DrainTimeout;
-        services.Configure<HostOptions>(options => options.ShutdownTimeout = drain < TimeSpan.Zero ? TimeSpan.Zero : drain);
+        services.AddOptions<HostOptions>().Configure<IOptions<EdgeOptions>>(static (host, edge) =>
+        {
+            var drain = edge.Value.Shutdown.DrainTimeout;
+            host.ShutdownTimeout = drain < TimeSpan.Zero ? TimeSpan.Zero : drain;
+        });
+        services.AddOptions<KestrelServerOptions>().Configure(static kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxConcurrentConnections = null;
+            kestrel.Limits.MaxConcurrentUpgradedConnections = null;
+        });
+        services.AddOptions<SocketTransportOptions>().Configure<IOptions<EdgeOptions>>(static (sockets, edge) =>
+        {
+            if (edge.Value.ReusePort)
+            {
+                sockets.CreateBoundListenSocket = ReusePortListenSocket.Create;
+            }
+
+            sockets.UnsafePreferInlineScheduling = edge.Value.InlineScheduling;
+        });
+
+        if (registration.DirectStreams)
+        {
+            // The host's own listener factory is registered by WebApplication.CreateBuilder, before
+            // this one, so Kestrel binds its IP endpoints through the fast path's.
+            services.TryAddSingleton<IDirectStreamEndpoint, DirectStreamEndpoint>();
+            services.AddSocketStreams();
+        }
 
         var builder = new EdgeBuilder(services, edgeSection);
-        var type = edgeSection["Broker:Type"] ?? new BrokerSelectionOptions().Type;
-        if (catalog.TryFind(type, out var registration))
+        if (catalog.TryFind(registration.Broker.Type, out var broker))
         {
-            registration.Register(builder);
+            broker.Register(builder);
         }
 
         // An unknown type registers nothing; EdgeOptionsValidator reports it by key at start.
