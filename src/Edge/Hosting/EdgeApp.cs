@@ -26,7 +26,7 @@ public static class EdgeApp
         configureConfiguration?.Invoke(builder.Configuration);
 
         // ASP.NET Core creates an Activity and a log scope for every request while this category
-        // is enabled at any level; that costs about a third of the proxy's throughput and memory
+        // is enabled at any level; that costs a large part of the proxy's throughput and memory
         // on every open stream. Its only events are per-request Information lines, so it is off
         // unless the configuration names it.
         if (builder.Configuration[$"Logging:LogLevel:{HostingDiagnosticsCategory}"] is null)

@@ -48,7 +48,7 @@ public static class EdgeApplicationExtensions
         }
 
         // The CORS middleware resolves its policy provider from a new request scope and writes
-        // HttpContext.Items on every request (about 440 bytes each). Without CORS metadata on the
+        // HttpContext.Items on every request. Without CORS metadata on the
         // endpoint it has nothing to apply: the edge's policy provider has no default policy.
         app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<ICorsMetadata>() is not null, static cors => cors.UseCors());
         app.UseRateLimiter();

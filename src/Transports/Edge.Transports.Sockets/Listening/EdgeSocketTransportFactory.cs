@@ -31,7 +31,7 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
     private const int TcpDeferAccept = 9;
     private const int DeferAcceptSeconds = 5;
 
-    /// <summary>Each accept thread opens some 20,000 streams a second; more would mostly wait.</summary>
+    /// <summary>More accept threads would mostly wait (bench/README.md has the open rate of one).</summary>
     private const int MaxAcceptThreads = 8;
 
     private readonly SocketTransportOptions _options;
@@ -129,8 +129,8 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
             EndPoint = socket.LocalEndPoint!;
             // One accept thread per two cores (1 to 8), each serving what it accepts until that first
             // awaits (for a stream, until it is open): no hand-off to another thread per connection.
-            // The other cores send events. On 2 cores, one thread opened streams for 10-20 % less
-            // CPU than two in alternating runs (fewer context switches), in the same wall time.
+            // The other cores send events. Fewer accept threads cost less CPU per open for the same
+            // wall time (fewer context switches; measured in bench/README.md).
             _acceptLoops = RunAcceptLoopsAsync(Math.Clamp(Environment.ProcessorCount / 2, 1, MaxAcceptThreads));
         }
 

@@ -9,7 +9,7 @@ namespace Edge.Transports.Sockets;
 /// <summary>
 /// Serves a stream on a freshly accepted socket whose first request is a simple HTTP/1.1 GET of
 /// a stream, without Kestrel: no connection pipes, no HTTP/1 parser state, no per-request
-/// context kept while the stream is open (together about 9 KB per stream), and events sent
+/// context kept while the stream is open (bench/README.md has what that saves), and events sent
 /// straight to the socket. The host opens the stream (<see cref="IDirectStreamEndpoint"/>) through
 /// the same checks, admission, replay and framing as one that Kestrel serves. A socket whose first bytes are anything else is left
 /// untouched (its bytes are only peeked at) for Kestrel.
