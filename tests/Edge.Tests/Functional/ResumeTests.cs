@@ -182,6 +182,9 @@ public sealed class ResumeTests
         {
         }
 
+        // The publish is answered once the broker holds the events; the hub may still be reading
+        // them, and a resume before it has would find its cursor inside the window.
+        await WaitForRecordsReadAsync(edge, 11);
         await using var resumed = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=c", lastEventId: lastId);
         var gap = await resumed.ReadEventAsync(Wait);
         Assert.Equal("""{"reason":"cursor-expired"}""", gap.Data);
@@ -391,5 +394,15 @@ public sealed class ResumeTests
         await using var client = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=c", lastEventId: $"{hub.Epoch}-1000");
         var gap = await client.ReadEventAsync(Wait);
         Assert.Equal("""{"reason":"cursor-ahead"}""", gap.Data);
+    }
+
+    private static async Task WaitForRecordsReadAsync(EdgeTestHost edge, long count)
+    {
+        var metrics = edge.Services.GetRequiredService<EdgeMetrics>();
+        using var timeout = new CancellationTokenSource(Wait);
+        while (metrics.RecordsRead < count)
+        {
+            await Task.Delay(10, timeout.Token);
+        }
     }
 }
