@@ -17,7 +17,6 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
     public const string MessageIdHeader = "edge-message-id";
 
     private const int Capacity = 4096;
-    private const int SkipAfterErrors = 3;
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
 
     private readonly KafkaBroker _broker;
@@ -30,8 +29,7 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
     private long[] _next;
     private TopicState _state;
     private Thread? _thread;
-    private (int Partition, long Offset) _lastError = (-1, -1);
-    private int _sameErrorCount;
+    private (int Partition, long Offset, ErrorCode Code) _lastError = (-1, -1, ErrorCode.NoError);
 
     public KafkaLiveFeed(KafkaBroker broker, string topic, TopicState state, long[] startOffsets, ILogger logger)
     {
@@ -90,7 +88,7 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
                 }
                 catch (ConsumeException e)
                 {
-                    if (HandleConsumeError(consumer, e))
+                    if (HandleConsumeError(e))
                     {
                         consumer.Dispose();
                         consumer = null;
@@ -190,8 +188,13 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
         _state = state;
     }
 
-    /// <summary>Logs a consumer error once per position; returns true when the consumer must be recreated.</summary>
-    private bool HandleConsumeError(IConsumer<Ignore, byte[]> consumer, ConsumeException e)
+    /// <summary>
+    /// Logs a consumer error once per position and error; returns true when the consumer must be
+    /// recreated. The position an error names is where the client is fetching from, the next
+    /// record to hand over, not a record known to be unreadable: the feed stays there and the
+    /// client retries.
+    /// </summary>
+    private bool HandleConsumeError(ConsumeException e)
     {
         if (e.Error.IsFatal)
         {
@@ -200,23 +203,11 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
         }
 
         var position = e.ConsumerRecord?.TopicPartitionOffset;
-        var partition = position?.Partition.Value ?? -1;
-        var offset = position?.Offset.Value ?? -1;
-        if ((partition, offset) != _lastError)
+        var error = (Partition: position?.Partition.Value ?? -1, Offset: position?.Offset.Value ?? -1, e.Error.Code);
+        if (error != _lastError)
         {
-            _lastError = (partition, offset);
-            _sameErrorCount = 1;
-            Log.RecordError(_logger, partition, offset, KafkaClients.Describe(e.Error));
-            return false;
-        }
-
-        if (++_sameErrorCount >= SkipAfterErrors && partition >= 0 && offset >= 0 && partition < _next.Length && offset >= _next[partition])
-        {
-            // A record the client cannot decode must not stop the feed: step over it.
-            Log.RecordSkipped(_logger, partition, offset);
-            _next[partition] = offset + 1;
-            consumer.Seek(new TopicPartitionOffset(_topic, partition, offset + 1));
-            _sameErrorCount = 0;
+            _lastError = error;
+            Log.RecordError(_logger, error.Partition, error.Offset, KafkaClients.Describe(e.Error));
         }
 
         return false;
