@@ -88,6 +88,53 @@ public sealed class KafkaOutageTests
     }
 
     [Fact]
+    public async Task FetchErrorsRepeatedAtTheFeedPosition_SkipNoRecord()
+    {
+        const short fetchApiKey = 1;
+        const int unknownServerError = -1;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        using var mock = new LibRdKafkaMock(brokers: 1);
+        var topic = KafkaFixture.NewTopicName();
+        mock.CreateTopic(topic, 1);
+        await using var broker = KafkaFixture.CreateBroker(mock.BootstrapServers, topic);
+        await broker.OpenAsync(cts.Token);
+        using var readCts = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+        var feed = broker.SubscribeAsync(readCts.Token).GetAsyncEnumerator(readCts.Token);
+        var waiting = feed.MoveNextAsync().AsTask();
+        await broker.PublishAsync([Message("orders", "before", "before")], cts.Token);
+        Assert.True(await waiting.WaitAsync(ReadTimeout, cts.Token));
+
+        // librdkafka reports a failed fetch at the position it fetches from: the next record's.
+        mock.PushRequestErrors(fetchApiKey, unknownServerError, count: 8);
+        await broker.PublishAsync([Message("orders", "a", "a"), Message("orders", "b", "b"), Message("orders", "c", "c")], cts.Token);
+
+        var after = new List<string?>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        Task<bool>? next = null;
+        while (after.Count < 3 && DateTime.UtcNow < deadline)
+        {
+            next ??= feed.MoveNextAsync().AsTask();
+            if (await Task.WhenAny(next, Task.Delay(200, cts.Token)) != next)
+            {
+                continue;
+            }
+
+            Assert.True(await next, "the feed ended");
+            next = null;
+            after.Add(feed.Current.MessageId);
+        }
+
+        await readCts.CancelAsync();
+        if (next is not null)
+        {
+            await Record.ExceptionAsync(() => next.WaitAsync(TimeSpan.FromSeconds(20), CancellationToken.None));
+        }
+
+        await feed.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
+        Assert.Equal(["a", "b", "c"], after);
+    }
+
+    [Fact]
     public async Task BrokersDownAndUp_DuringSteadyPublish_EveryAcknowledgedMessageIsYieldedExactlyOnce()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));

@@ -19,9 +19,9 @@ internal sealed class KafkaClients
     };
 
     /// <summary>
-    /// librdkafka backs off up to 10 s between reconnects; after a cluster outage the edge would
-    /// refuse publishes for that long after the brokers are back. 2 s keeps recovery quick
-    /// (<c>Properties</c> can still set <c>reconnect.backoff.max.ms</c>).
+    /// librdkafka's default backoff between reconnects is long: after a cluster outage the edge
+    /// would refuse publishes for that long after the brokers are back. A shorter one keeps
+    /// recovery quick (<c>Properties</c> can still set <c>reconnect.backoff.max.ms</c>).
     /// </summary>
     private const int ReconnectBackoffMaxMs = 2000;
 

@@ -1,4 +1,4 @@
-using System.Text;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
@@ -14,14 +14,15 @@ namespace Edge.Brokers.Kafka.Internal;
 /// </summary>
 internal sealed class KafkaLiveFeed : IAsyncDisposable
 {
-    public const string MessageIdHeader = "edge-message-id";
-
     private const int Capacity = 4096;
-    private const int SkipAfterErrors = 3;
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan EpochCheckInterval = TimeSpan.FromSeconds(2);
 
-    private readonly KafkaBroker _broker;
-    private readonly string _topic;
+    private readonly KafkaClients _clients;
+    private readonly KafkaTopic _topic;
+    private readonly KafkaAvailability _availability;
+    private readonly string _startEpoch;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Channel<BrokerRecord> _channel = Channel.CreateBounded<BrokerRecord>(
         new BoundedChannelOptions(Capacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
@@ -30,24 +31,63 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
     private long[] _next;
     private TopicState _state;
     private Thread? _thread;
-    private (int Partition, long Offset) _lastError = (-1, -1);
-    private int _sameErrorCount;
+    private (int Partition, long Offset, ErrorCode Code) _lastError = (-1, -1, ErrorCode.NoError);
 
-    public KafkaLiveFeed(KafkaBroker broker, string topic, TopicState state, long[] startOffsets, ILogger logger)
+    public KafkaLiveFeed(KafkaClients clients, KafkaTopic topic, KafkaAvailability availability, TopicState state, long[] startOffsets, TimeProvider time, ILogger logger)
     {
-        _broker = broker;
+        _clients = clients;
         _topic = topic;
+        _availability = availability;
         _state = state;
+        _startEpoch = state.Epoch;
         _next = (long[])startOffsets.Clone();
+        _time = time;
         _logger = logger;
     }
-
-    public ChannelReader<BrokerRecord> Reader => _channel.Reader;
 
     public void Start()
     {
         _thread = new Thread(Run) { IsBackground = true, Name = "edge-kafka-feed" };
         _thread.Start();
+    }
+
+    /// <summary>
+    /// The records in the order the feed thread hands them over; ends with
+    /// <see cref="LogHistoryLostException"/> once the topic is seen re-created.
+    /// </summary>
+    public async IAsyncEnumerable<BrokerRecord> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var reader = _channel.Reader;
+        Task<bool>? wait = null;
+        while (true)
+        {
+            if (!reader.TryPeek(out _))
+            {
+                // Wake now and then to notice a re-created topic even when nothing arrives.
+                wait ??= reader.WaitToReadAsync(cancellationToken).AsTask();
+                if (await Task.WhenAny(wait, Task.Delay(EpochCheckInterval, _time, cancellationToken)).ConfigureAwait(false) == wait)
+                {
+                    var more = await wait.ConfigureAwait(false);
+                    wait = null;
+                    if (!more)
+                    {
+                        break;
+                    }
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            if (_topic.Current is { } state && !string.Equals(state.Epoch, _startEpoch, StringComparison.Ordinal))
+            {
+                throw new LogHistoryLostException($"Kafka topic '{_topic.Name}' was re-created (topic id epoch {_startEpoch} is now {state.Epoch}).");
+            }
+
+            while (reader.TryRead(out var record))
+            {
+                yield return record;
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -72,14 +112,14 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
             {
                 if (consumer is null)
                 {
-                    consumer = _broker.Clients.CreateConsumer("feed", partitionEof: false);
+                    consumer = _clients.CreateConsumer("feed", partitionEof: false);
                     Assign(consumer);
                     Log.FeedStarted(_logger, _next.Length);
                 }
 
-                if (!ReferenceEquals(_broker.State, _state))
+                if (!ReferenceEquals(_topic.State, _state))
                 {
-                    ApplyTopicChange(_broker.State);
+                    ApplyTopicChange(_topic.State);
                     Assign(consumer);
                 }
 
@@ -90,7 +130,7 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
                 }
                 catch (ConsumeException e)
                 {
-                    if (HandleConsumeError(consumer, e))
+                    if (HandleConsumeError(e))
                     {
                         consumer.Dispose();
                         consumer = null;
@@ -125,8 +165,8 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
                 }
 
                 _next[partition] = offset + 1;
-                var record = ToRecord(result);
-                _broker.MarkAvailable();
+                var record = KafkaRecordFormat.ToRecord(result);
+                _availability.MarkAvailable();
                 if (!_channel.Writer.TryWrite(record))
                 {
                     _channel.Writer.WriteAsync(record, token).AsTask().GetAwaiter().GetResult();
@@ -149,28 +189,12 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
         _channel.Writer.TryComplete();
     }
 
-    internal static BrokerRecord ToRecord(ConsumeResult<Ignore, byte[]> result)
-    {
-        string? messageId = null;
-        if (result.Message.Headers is { Count: > 0 } headers && headers.TryGetLastBytes(MessageIdHeader, out var idBytes))
-        {
-            messageId = Encoding.UTF8.GetString(idBytes);
-        }
-
-        return new BrokerRecord(
-            result.Partition.Value,
-            result.Offset.Value,
-            DateTimeOffset.FromUnixTimeMilliseconds(result.Message.Timestamp.UnixTimestampMs),
-            result.Message.Value ?? [],
-            messageId);
-    }
-
     private void Assign(IConsumer<Ignore, byte[]> consumer)
     {
         var assignment = new List<TopicPartitionOffset>(_next.Length);
         for (var p = 0; p < _next.Length; p++)
         {
-            assignment.Add(new TopicPartitionOffset(_topic, p, _next[p]));
+            assignment.Add(new TopicPartitionOffset(_topic.Name, p, _next[p]));
         }
 
         consumer.Assign(assignment);
@@ -190,8 +214,13 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
         _state = state;
     }
 
-    /// <summary>Logs a consumer error once per position; returns true when the consumer must be recreated.</summary>
-    private bool HandleConsumeError(IConsumer<Ignore, byte[]> consumer, ConsumeException e)
+    /// <summary>
+    /// Logs a consumer error once per position and error; returns true when the consumer must be
+    /// recreated. The position an error names is where the client is fetching from, the next
+    /// record to hand over, not a record known to be unreadable: the feed stays there and the
+    /// client retries.
+    /// </summary>
+    private bool HandleConsumeError(ConsumeException e)
     {
         if (e.Error.IsFatal)
         {
@@ -200,23 +229,11 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
         }
 
         var position = e.ConsumerRecord?.TopicPartitionOffset;
-        var partition = position?.Partition.Value ?? -1;
-        var offset = position?.Offset.Value ?? -1;
-        if ((partition, offset) != _lastError)
+        var error = (Partition: position?.Partition.Value ?? -1, Offset: position?.Offset.Value ?? -1, e.Error.Code);
+        if (error != _lastError)
         {
-            _lastError = (partition, offset);
-            _sameErrorCount = 1;
-            Log.RecordError(_logger, partition, offset, KafkaClients.Describe(e.Error));
-            return false;
-        }
-
-        if (++_sameErrorCount >= SkipAfterErrors && partition >= 0 && offset >= 0 && partition < _next.Length && offset >= _next[partition])
-        {
-            // A record the client cannot decode must not stop the feed: step over it.
-            Log.RecordSkipped(_logger, partition, offset);
-            _next[partition] = offset + 1;
-            consumer.Seek(new TopicPartitionOffset(_topic, partition, offset + 1));
-            _sameErrorCount = 0;
+            _lastError = error;
+            Log.RecordError(_logger, error.Partition, error.Offset, KafkaClients.Describe(e.Error));
         }
 
         return false;

@@ -23,9 +23,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 7105, Level = LogLevel.Warning, Message = "Kafka consumer error at partition {Partition} offset {Offset}: {Reason}.")]
     public static partial void RecordError(ILogger logger, int partition, long offset, string reason);
 
-    [LoggerMessage(EventId = 7106, Level = LogLevel.Warning, Message = "Skipping the record at partition {Partition} offset {Offset} after repeated consumer errors.")]
-    public static partial void RecordSkipped(ILogger logger, int partition, long offset);
-
     [LoggerMessage(EventId = 7107, Level = LogLevel.Warning, Message = "Kafka is unavailable: {Reason}.")]
     public static partial void Unavailable(ILogger logger, string reason);
 

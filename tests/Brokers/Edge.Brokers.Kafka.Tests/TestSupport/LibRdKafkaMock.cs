@@ -90,6 +90,14 @@ internal sealed partial class LibRdKafkaMock : IDisposable
         }
     }
 
+    /// <summary>Makes the cluster answer the next <paramref name="count"/> requests of one API with <paramref name="error"/>.</summary>
+    public void PushRequestErrors(short apiKey, int error, int count)
+    {
+        var errors = new int[count];
+        Array.Fill(errors, error);
+        rd_kafka_mock_push_request_errors_array(_cluster, apiKey, (nuint)count, errors);
+    }
+
     public void Dispose()
     {
         if (_disposed)
@@ -170,4 +178,7 @@ internal sealed partial class LibRdKafkaMock : IDisposable
 
     [LibraryImport(Library)]
     private static partial int rd_kafka_mock_broker_set_up(IntPtr cluster, int brokerId);
+
+    [LibraryImport(Library)]
+    private static partial void rd_kafka_mock_push_request_errors_array(IntPtr cluster, short apiKey, nuint count, int[] errors);
 }

@@ -1,0 +1,205 @@
+using System.Globalization;
+using Confluent.Kafka;
+using Confluent.Kafka.Admin;
+using Microsoft.Extensions.Logging;
+
+namespace Edge.Brokers.Kafka.Internal;
+
+/// <summary>
+/// The topic that is the log, through the admin client: described (and created when allowed)
+/// when the broker opens, then described again periodically, so that its partition count, its
+/// epoch (the topic id) and Kafka's reachability stay current.
+/// </summary>
+internal sealed class KafkaTopic : IDisposable
+{
+    private static readonly TimeSpan UnavailableRefreshInterval = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan AdminReplySlack = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan CreatedTopicPollInterval = TimeSpan.FromMilliseconds(200);
+
+    private readonly KafkaBrokerOptions _options;
+    private readonly KafkaClients _clients;
+    private readonly KafkaAvailability _availability;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private IAdminClient? _admin;
+    private volatile TopicState? _state;
+
+    public KafkaTopic(KafkaBrokerOptions options, KafkaClients clients, KafkaAvailability availability, TimeProvider time, ILogger logger)
+    {
+        _options = options;
+        _clients = clients;
+        _availability = availability;
+        _time = time;
+        _logger = logger;
+    }
+
+    public string Name => _options.Topic;
+
+    /// <summary>The topic as last described; null until the broker has opened.</summary>
+    public TopicState? Current => _state;
+
+    public TopicState State => _state ?? throw new InvalidOperationException("OpenAsync must complete first.");
+
+    public void Connect() => _admin ??= _clients.CreateAdmin();
+
+    /// <summary>
+    /// Takes what an open described as the current state and returns the current state. An
+    /// equal description keeps the instance already current: live feeds compare states by reference.
+    /// </summary>
+    public TopicState Adopt(TopicState described)
+    {
+        if (_state != described)
+        {
+            _state = described;
+        }
+
+        return State;
+    }
+
+    public async Task<TopicState> DescribeOrCreateAsync(CancellationToken cancellationToken)
+    {
+        var deadline = _time.GetUtcNow() + _options.RequestTimeout;
+        var created = false;
+        while (true)
+        {
+            if (await DescribeAsync(cancellationToken).ConfigureAwait(false) is { } state)
+            {
+                return state;
+            }
+
+            if (!_options.CreateTopic)
+            {
+                throw new BrokerUnavailableException($"Kafka topic '{_options.Topic}' does not exist and Edge:Broker:Kafka:CreateTopic is false.");
+            }
+
+            if (!created)
+            {
+                created = true;
+                await CreateAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (_time.GetUtcNow() > deadline)
+            {
+                throw new BrokerUnavailableException($"Kafka topic '{_options.Topic}' was created but its metadata did not appear in time.");
+            }
+
+            // A created topic takes a moment to appear in every broker's metadata.
+            await Task.Delay(CreatedTopicPollInterval, _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Re-reads the topic's metadata until <paramref name="cancellationToken"/> ends it; more often while Kafka is unavailable.</summary>
+    public async Task RefreshLoopAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var interval = _availability.Health.IsAvailable || _options.MetadataRefreshInterval < UnavailableRefreshInterval
+                ? _options.MetadataRefreshInterval
+                : UnavailableRefreshInterval;
+            try
+            {
+                await Task.Delay(interval, _time, cancellationToken).ConfigureAwait(false);
+                await RefreshAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is KafkaException or TimeoutException)
+            {
+                var reason = e is KafkaException k ? KafkaClients.Describe(k.Error) : "metadata request timed out";
+                Log.MetadataRefreshFailed(_logger, _options.Topic, reason);
+                _availability.MarkUnavailable(reason);
+            }
+        }
+    }
+
+    public void Dispose() => _admin?.Dispose();
+
+    /// <summary>Re-reads the topic's metadata now: partition count, topic id (epoch), reachability.</summary>
+    private async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        var current = _state;
+        var fresh = await DescribeAsync(cancellationToken).ConfigureAwait(false);
+        if (fresh is null)
+        {
+            _availability.MarkUnavailable($"the topic '{_options.Topic}' does not exist");
+            return;
+        }
+
+        _availability.MarkAvailable();
+        if (current is null)
+        {
+            return;
+        }
+
+        if (fresh.Epoch != current.Epoch)
+        {
+            Log.TopicRecreated(_logger, _options.Topic, current.Epoch, fresh.Epoch);
+            _state = fresh;
+        }
+        else if (fresh.PartitionCount != current.PartitionCount)
+        {
+            Log.PartitionsChanged(_logger, _options.Topic, fresh.PartitionCount, current.PartitionCount);
+            _state = fresh;
+        }
+    }
+
+    /// <summary>Describes the topic; null when it does not exist.</summary>
+    private async Task<TopicState?> DescribeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await _admin!.DescribeTopicsAsync(
+                    TopicCollection.OfTopicNames([_options.Topic]),
+                    new DescribeTopicsOptions { RequestTimeout = _options.RequestTimeout })
+                .WaitAsync(_options.RequestTimeout + AdminReplySlack, _time, cancellationToken)
+                .ConfigureAwait(false);
+            var description = result.TopicDescriptions[0];
+            var epoch = KafkaEpoch.FromTopicId(description.TopicId)
+                ?? (string.IsNullOrEmpty(_options.Epoch) ? KafkaEpoch.FromTopicName(_options.Topic) : _options.Epoch);
+            return new TopicState(epoch, description.Partitions.Count);
+        }
+        catch (DescribeTopicsException e) when (e.Results.TopicDescriptions.Count > 0 && e.Results.TopicDescriptions[0].Error.Code == ErrorCode.UnknownTopicOrPart)
+        {
+            return null;
+        }
+    }
+
+    private async Task CreateAsync(CancellationToken cancellationToken)
+    {
+        var specification = new TopicSpecification
+        {
+            Name = _options.Topic,
+            NumPartitions = _options.Partitions,
+            ReplicationFactor = _options.ReplicationFactor,
+        };
+        if (_options.RetentionMs != 0)
+        {
+            specification.Configs = new Dictionary<string, string> { ["retention.ms"] = _options.RetentionMs.ToString(CultureInfo.InvariantCulture) };
+        }
+
+        try
+        {
+            await _admin!.CreateTopicsAsync([specification], new CreateTopicsOptions { RequestTimeout = _options.RequestTimeout, OperationTimeout = _options.RequestTimeout })
+                .WaitAsync(_options.RequestTimeout + AdminReplySlack, _time, cancellationToken)
+                .ConfigureAwait(false);
+            Log.TopicCreated(_logger, _options.Topic, _options.Partitions);
+        }
+        catch (CreateTopicsException e) when (e.Results.Count > 0 && e.Results[0].Error.Code == ErrorCode.TopicAlreadyExists)
+        {
+        }
+        catch (CreateTopicsException e)
+        {
+            var reason = e.Results.Count > 0 ? KafkaClients.Describe(e.Results[0].Error) : e.Message;
+            Log.CreateTopicFailed(_logger, _options.Topic, reason);
+            throw new BrokerUnavailableException($"Kafka topic '{_options.Topic}' could not be created: {reason}", e);
+        }
+        catch (KafkaException e)
+        {
+            Log.CreateTopicFailed(_logger, _options.Topic, KafkaClients.Describe(e.Error));
+            throw new BrokerUnavailableException($"Kafka topic '{_options.Topic}' could not be created: {e.Error.Reason}", e);
+        }
+    }
+}
