@@ -7,6 +7,8 @@
 #   bash bench/run.sh             # full scale (the issue's table); ~15-25 min on 2 cores
 #   bash bench/run.sh --quick     # small numbers, < 3 min, checks everything end to end
 #   bash bench/run.sh --proxy-only --wrk-rounds 5   # only the proxy comparison (~4 min)
+#   bash bench/run.sh --tls           # everything, then the TLS rows (edge and nchan over TLS, HTTP/2, proxy over TLS)
+#   bash bench/run.sh --tls-only --quick            # only the TLS rows, small numbers
 #
 # Options (defaults = full scale):
 #   --targets edge,nchan,pushpin      which SSE systems to measure
@@ -27,9 +29,19 @@
 #                                     the edge's ReusePort support and, for fan-out, a shared broker
 #   --edge-args "..."                 extra arguments for every edge process, e.g. a broker:
 #                                     "--Edge:Broker:Type=RabbitMq ..." (a shared broker for P > 1)
+# TLS rows (edge and nginx+nchan, one self-signed RSA 2048 certificate made for the run, TLS 1.2+1.3,
+# the same cipher preference; publishing stays plaintext on each server's plain port):
+#   --tls                             add them after the plaintext part
+#   --tls-only                        only them (no plaintext targets, no plaintext proxy, no --large)
+#   --tls-targets edge,nchan          which systems get TLS rows
+#   --tls-hold N                      idle streams over TLS/HTTP/1.1 (10000, over --hold-channels)
+#   --tls-h2 C,S                      HTTP/2: C TLS connections x S streams each (1000,10)
+#   --tls-fanout S,K,R                fan-out over TLS/HTTP/1.1 (1000,1,35), --seconds long
+#   (the proxy over TLS runs with them unless --no-proxy: wrk https://, edge vs nginx proxy_pass)
 # Ports of the proxy comparison (environment, so runs in several work trees can share a machine):
-#   EDGE_PORT (18080), BARE_YARP_PORT (18084), UPSTREAM_PORT (18090), PROXY_PORT (18091; nginx).
-#   The SSE peers keep theirs (nchan 18081, Pushpin 18082-18083).
+#   EDGE_PORT (18080), BARE_YARP_PORT (18084), UPSTREAM_PORT (18090), PROXY_PORT (18091; nginx),
+#   NCHAN_PORT (18081), and for TLS EDGE_TLS_PORT (18443), NCHAN_TLS_PORT (18444), PROXY_TLS_PORT (18445).
+#   Pushpin keeps its ports (18082-18083).
 set -euo pipefail
 cmdline="bash bench/run.sh${*:+ $*}"
 cd "$(dirname "$0")/.."
@@ -44,12 +56,20 @@ storm="1000,10,100"; cuts=3; storm_seconds=20
 wrk_t=1; wrk_c=64; wrk_d=10; wrk_rounds=3
 large=0; edge_procs=1; edge_args=""; proxy_edge_args=""
 warm=3; settle=3; holdsec=5
+plain=1; tls=0; tls_targets="edge,nchan"; tls_hold=10000; tls_h2="1000,10"; tls_fa="1000,1,35"
 while (( $# )); do
   case "$1" in
     --quick) quick=1
       hold=1000; hold_ch=10; fa="200,1,20"; fb="500,10,50"; seconds=3
       maxsc="200,1"; maxrates="20,60,180"; max_seconds=3
-      storm="200,10,50"; cuts=1; storm_seconds=5; wrk_d=3; wrk_rounds=1; warm=1; settle=1; holdsec=1 ;;
+      storm="200,10,50"; cuts=1; storm_seconds=5; wrk_d=3; wrk_rounds=1; warm=1; settle=1; holdsec=1
+      tls_hold=300; tls_h2="30,10"; tls_fa="100,1,20" ;;
+    --tls) tls=1 ;;
+    --tls-only) tls=1; plain=0 ;;
+    --tls-targets) tls_targets=$2; shift ;;
+    --tls-hold) tls_hold=$2; shift ;;
+    --tls-h2) tls_h2=$2; shift ;;
+    --tls-fanout) tls_fa=$2; shift ;;
     --targets) targets=$2; shift ;;
     --no-proxy) proxy=0 ;;
     --proxy-only) targets=""; proxy=1 ;;
@@ -85,7 +105,10 @@ EDGE_DLL=src/Edge/bin/Release/net10.0/Edge.dll
 BARE_YARP_DLL=bench/Edge.BareYarp/bin/Release/net10.0/Edge.BareYarp.dll
 EDGE_PORT=${EDGE_PORT:-18080}
 BARE_YARP_PORT=${BARE_YARP_PORT:-18084}
-export UPSTREAM_PORT=${UPSTREAM_PORT:-18090} PROXY_PORT=${PROXY_PORT:-18091}
+export UPSTREAM_PORT=${UPSTREAM_PORT:-18090} PROXY_PORT=${PROXY_PORT:-18091} NCHAN_PORT=${NCHAN_PORT:-18081}
+EDGE_TLS_PORT=${EDGE_TLS_PORT:-18443}
+export NCHAN_TLS_PORT_RUN=${NCHAN_TLS_PORT:-18444} PROXY_TLS_PORT_RUN=${PROXY_TLS_PORT:-18445}
+unset NCHAN_TLS_PORT PROXY_TLS_PORT   # the peers listen on TLS only when the TLS part asks them to
 UPSTREAM_URL=http://127.0.0.1:$UPSTREAM_PORT
 # The edge's and the bare YARP app's port and upstream, on the command line over edge-bench.json.
 PORT_ARGS=(--Edge:Urls=http://127.0.0.1:$EDGE_PORT --ReverseProxy:Clusters:app:Destinations:app1:Address=$UPSTREAM_URL)
@@ -114,9 +137,12 @@ stop_edges() {
   EDGE_PIDS=()
 }
 
-# start_edges K: K edge processes on one port (SO_REUSEPORT when K > 1). Fails when one dies.
+# start_edges K [ARGS...]: K edge processes on one port (SO_REUSEPORT when K > 1), with ARGS
+# added to each. Fails when one dies.
 start_edges() {
   local k=$1 i extra=()
+  shift
+  extra+=("$@")
   (( k > 1 )) && extra+=(--Edge:ReusePort=true)
   mkdir -p "$RUN_DIR/edge"
   for i in $(seq 1 "$k"); do
@@ -171,9 +197,12 @@ common=(--warmup-seconds "$warm")
 
 bash bench/peers/upstream.sh start
 IFS=, read -ra tlist <<<"$targets"
+(( plain )) || tlist=()
 for t in "${tlist[@]:+${tlist[@]}}"; do
   log "=== $t"
-  port_opt=(); [[ "$t" == edge ]] && port_opt=(--port "$EDGE_PORT")
+  port_opt=()
+  [[ "$t" == edge ]] && port_opt=(--port "$EDGE_PORT")
+  [[ "$t" == nchan ]] && port_opt=(--port "$NCHAN_PORT")
   case "$t" in
     edge) start_edges 1; pids=$(IFS=,; echo "${EDGE_PIDS[*]}") ;;
     nchan) bash bench/peers/nchan.sh start; pids=$(bash bench/peers/nchan.sh pid) ;;
@@ -203,7 +232,9 @@ for t in "${tlist[@]:+${tlist[@]}}"; do
   sleep 2
 done
 
-if (( proxy )); then
+proxy_plain=$proxy
+(( plain )) || { proxy_plain=0; large=0; }
+if (( proxy_plain )); then
   log "=== proxy (wrk -t$wrk_t -c$wrk_c -d${wrk_d}s, $wrk_rounds alternating round(s), medians)"
   bash bench/peers/nginx-proxy.sh start
   # shellcheck disable=SC2086
@@ -240,10 +271,72 @@ if (( large > 0 )); then
     echo "{\"mode\":\"hold\",\"label\":\"hold-multi\",\"target\":\"edge\",\"streams\":$large,\"error\":\"edge processes could not share the port (Edge:ReusePort not supported yet?)\"}" >> "$out"
   fi
   workers=$(( (large + 17999) / 18000 )); (( workers < 2 )) && workers=2
-  port_opt=()
+  port_opt=(--port "$NCHAN_PORT")
   NCHAN_WORKERS=$workers bash bench/peers/nchan.sh start
   bench hold --target nchan --pid "$(bash bench/peers/nchan.sh pid)" --label hold-multi --streams "$large" --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec"
   bash bench/peers/nchan.sh stop
+fi
+
+if (( tls )); then
+  # One certificate for the run, used by every server (see /work/shared/PLATFORM.md, TLS and HTTP/2).
+  tls_dir="$RUN_DIR/tls"; mkdir -p "$tls_dir"
+  TLS_CERT=$tls_dir/cert.pem; TLS_KEY=$tls_dir/key.pem
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TLS_KEY" -out "$TLS_CERT" -days 30 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+  log "=== TLS: certificate $TLS_CERT (RSA 2048, self-signed); TLS 1.2+1.3 on every server"
+  # The edge's TLS, in one place. Kestrel's standard keys (they replace Edge:Urls, so the plain
+  # endpoint is declared again for the publisher and the catch-all proxy). Switch this to the
+  # edge's own TLS section when it exists; nothing else below depends on these keys.
+  EDGE_TLS_ARGS=(
+    "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:$EDGE_PORT"
+    "--Kestrel:Endpoints:Https:Url=https://127.0.0.1:$EDGE_TLS_PORT"
+    "--Kestrel:Endpoints:Https:Certificate:Path=$TLS_CERT"
+    "--Kestrel:Endpoints:Https:Certificate:KeyPath=$TLS_KEY"
+    "--Kestrel:Endpoints:Https:SslProtocols:0=Tls12"
+    "--Kestrel:Endpoints:Https:SslProtocols:1=Tls13"
+  )
+  IFS=, read -r h2_c h2_s <<<"$tls_h2"
+  IFS=, read -r tf_s tf_k tf_r <<<"$tls_fa"
+  nchan_tls() { NCHAN_TLS_PORT=$NCHAN_TLS_PORT_RUN NCHAN_TLS_CERT=$TLS_CERT NCHAN_TLS_KEY=$TLS_KEY bash bench/peers/nchan.sh "$@"; }
+  IFS=, read -ra tls_list <<<"$tls_targets"
+  port_opt=()
+  for t in "${tls_list[@]:+${tls_list[@]}}"; do
+    log "=== $t over TLS"
+    case "$t" in
+      edge) tls_port=$EDGE_TLS_PORT; plain_port=$EDGE_PORT
+            start_tls_target() { start_edges 1 "${EDGE_TLS_ARGS[@]}"; wait_port "$EDGE_TLS_PORT" 30; pids=$(IFS=,; echo "${EDGE_PIDS[*]}"); }
+            stop_tls_target() { stop_edges; } ;;
+      nchan) tls_port=$NCHAN_TLS_PORT_RUN; plain_port=$NCHAN_PORT
+            start_tls_target() { nchan_tls start; pids=$(nchan_tls pid); }
+            stop_tls_target() { nchan_tls stop; } ;;
+      *) echo "no TLS rows for $t (edge and nchan only)" >&2; exit 2 ;;
+    esac
+    tls_opt=(--tls --port "$tls_port" --publish-port "$plain_port")
+    start_tls_target; sleep 1
+    bench hold --target "$t" --pid "$pids" --label tls-hold "${tls_opt[@]}" --streams "$tls_hold" --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec"
+    # HTTP/2 on a fresh process too: nginx and the .NET GC keep memory they once used.
+    stop_tls_target; sleep 1; start_tls_target; sleep 1
+    bench hold --target "$t" --pid "$pids" --label h2-hold "${tls_opt[@]}" --http2 --streams-per-connection "$h2_s" --streams $((h2_c * h2_s)) --channels "$hold_ch" --settle "$settle" --hold-seconds "$holdsec"
+    bench fanout --target "$t" --pid "$pids" --label tls-fanout "${tls_opt[@]}" --subs "$tf_s" --channels "$tf_k" --rate "$tf_r" --seconds "$seconds" "${common[@]}"
+    stop_tls_target
+    sleep 2
+  done
+  if (( proxy )); then
+    log "=== proxy over TLS (wrk -t$wrk_t -c$wrk_c -d${wrk_d}s, $wrk_rounds alternating round(s), medians)"
+    bash bench/peers/nginx-proxy.sh stop >/dev/null 2>&1 || true
+    PROXY_TLS_PORT=$PROXY_TLS_PORT_RUN PROXY_TLS_CERT=$TLS_CERT PROXY_TLS_KEY=$TLS_KEY bash bench/peers/nginx-proxy.sh start
+    start_edges 1 "${EDGE_TLS_ARGS[@]}" $proxy_edge_args
+    wait_port "$EDGE_TLS_PORT" 30
+    turls=("https://127.0.0.1:$PROXY_TLS_PORT_RUN/proxy-test" "https://127.0.0.1:$EDGE_TLS_PORT/proxy-test")
+    for _ in 1 2; do
+      for u in "${turls[@]}"; do wrk "-t$wrk_t" "-c$wrk_c" -d3s "$u" >/dev/null 2>&1 || true; done
+    done
+    bench proxy --label proxy-tls --threads "$wrk_t" --connections "$wrk_c" --duration "$wrk_d" --rounds "$wrk_rounds" \
+      --urls "nginx=${turls[0]},edge=${turls[1]}" \
+      --target-pids "nginx=$(bash bench/peers/nginx-proxy.sh pid),edge=${EDGE_PIDS[0]}"
+    stop_edges
+    bash bench/peers/nginx-proxy.sh stop
+  fi
 fi
 
 {

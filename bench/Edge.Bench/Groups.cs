@@ -29,6 +29,9 @@ internal sealed class Snapshot
 
     public Dictionary<string, int> Errors { get; set; } = [];
 
+    /// <summary>What TLS negotiated for the first stream (null in clear or over HTTP/2).</summary>
+    public string? Tls { get; set; }
+
     /// <summary>Unique deliveries per channel (summed over its subscribers).</summary>
     public Dictionary<string, long> UniqueByChannel { get; set; } = [];
 
@@ -47,6 +50,7 @@ internal sealed class Snapshot
             m.UnexpectedCloses += p.UnexpectedCloses;
             m.ElapsedSeconds = Math.Max(m.ElapsedSeconds, p.ElapsedSeconds);
             m.Succeeded += p.Succeeded;
+            m.Tls ??= p.Tls;
             histogram.AddSparse(p.Histogram);
             foreach (var (k, v) in p.Errors)
             {
@@ -80,8 +84,14 @@ internal interface ISubscriberGroup : IAsyncDisposable
 }
 
 /// <summary>Settings shared by parent and child processes.</summary>
-internal sealed record GroupSettings(Target Target, int Subscribers, int Channels, int Sources, int Concurrency, TimeSpan ConnectTimeout, string ChannelPrefix, int BufferSize, int Retries)
+/// <remarks><paramref name="Http2StreamsPerConnection"/> &gt; 0: the streams go over HTTP/2 (TLS, ALPN h2), that many on each connection (<see cref="Http2Group"/>).</remarks>
+internal sealed record GroupSettings(Target Target, int Subscribers, int Channels, int Sources, int Concurrency, TimeSpan ConnectTimeout, string ChannelPrefix, int BufferSize, int Retries, int Http2StreamsPerConnection = 0)
 {
+    public bool Http2 => Http2StreamsPerConnection > 0;
+
+    /// <summary>The subscribers <c>i % count == index</c> of these settings in this process.</summary>
+    public ISubscriberGroup CreateLocal(int index, int count) => Http2 ? new Http2Group(this) : new LocalGroup(this, index, count);
+
     public string ChannelOf(int subscriberIndex) => ChannelName(subscriberIndex % Channels);
 
     public string ChannelName(int k) => $"{ChannelPrefix}-{k}";
@@ -97,7 +107,8 @@ internal sealed record GroupSettings(Target Target, int Subscribers, int Channel
         TimeSpan.FromSeconds(o.Dbl("connect-timeout", 10)),
         o.Str("channel-prefix", "b" + Guid.NewGuid().ToString("N")[..8]),
         o.Int("buffer", 4096),
-        o.Int("retries", 3));
+        o.Int("retries", 3),
+        o.Flag("http2") ? Math.Max(1, o.Int("streams-per-connection", 10)) : 0);
 
     public IEnumerable<string> ToArgs()
     {
@@ -109,6 +120,17 @@ internal sealed record GroupSettings(Target Target, int Subscribers, int Channel
         yield return Target.Server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         yield return "--stream-path";
         yield return Target.StreamPath;
+        if (Target.Tls)
+        {
+            yield return "--tls";
+            yield return "true";
+        }
+
+        if (Target.TlsCiphers is { Count: > 0 } ciphers)
+        {
+            yield return "--tls-ciphers";
+            yield return string.Join(',', ciphers);
+        }
         foreach (var (k, v) in new (string, object)[] { ("subs", Subscribers), ("channels", Channels), ("sources", Sources), ("concurrency", Concurrency), ("connect-timeout", ConnectTimeout.TotalSeconds), ("channel-prefix", ChannelPrefix), ("buffer", BufferSize), ("retries", Retries) })
         {
             yield return "--" + k;
@@ -202,7 +224,7 @@ internal sealed class LocalGroup : ISubscriberGroup
 
     private Snapshot Take()
     {
-        var s = new Snapshot { Subscribers = _subs.Count, Histogram = _stats.Latency.ToSparse(), Errors = _stats.Errors(), Gaps = _stats.GapsTotal };
+        var s = new Snapshot { Subscribers = _subs.Count, Histogram = _stats.Latency.ToSparse(), Errors = _stats.Errors(), Gaps = _stats.GapsTotal, Tls = _stats.Tls };
         foreach (var sub in _subs)
         {
             s.Open += sub.Open ? 1 : 0;
@@ -313,7 +335,7 @@ internal sealed class RemoteGroup : ISubscriberGroup
     {
         var target = Target.From(o);
         var settings = GroupSettings.From(o, target, o.Int("subs", 1), o.Int("channels", 1));
-        var group = new LocalGroup(settings, o.Int("child-index", 0), o.Int("child-count", 1));
+        var group = settings.CreateLocal(o.Int("child-index", 0), o.Int("child-count", 1));
         var stdout = Console.Out;
         var idleLimit = TimeSpan.FromHours(2);
         await stdout.WriteLineAsync("{}").ConfigureAwait(false);
@@ -370,9 +392,9 @@ internal sealed class Groups : IAsyncDisposable
     public Groups(GroupSettings settings, int processes)
     {
         Settings = settings;
-        if (processes <= 1)
+        if (processes <= 1 || settings.Http2)
         {
-            _groups.Add(new LocalGroup(settings, 0, 1));
+            _groups.Add(settings.CreateLocal(0, 1));
         }
         else
         {

@@ -51,8 +51,9 @@ internal static partial class Modes
 
         for (var round = 0; round < rounds; round++)
         {
-            var settings = new GroupSettings(target, n, 1, 1, 16, TimeSpan.FromSeconds(5), "warmup", 1024, 0);
-            var g = new LocalGroup(settings, 0, 1);
+            var http2 = o.Flag("http2") ? Math.Max(1, o.Int("streams-per-connection", 10)) : 0;
+            var settings = new GroupSettings(target, n, 1, 1, 16, TimeSpan.FromSeconds(5), "warmup", 1024, 0, http2);
+            var g = settings.CreateLocal(0, 1);
             await g.ConnectAsync().ConfigureAwait(false);
             await g.DisposeAsync().ConfigureAwait(false);
             await Task.Delay(1000).ConfigureAwait(false);
@@ -69,7 +70,12 @@ internal static partial class Modes
         var settle = o.Dbl("settle", 3);
         var holdSeconds = o.Dbl("hold-seconds", 5);
         var settings = GroupSettings.From(o, target, streams, channels);
-        var processes = Groups.ProcessesFor(o, streams);
+        var processes = settings.Http2 ? 1 : Groups.ProcessesFor(o, streams);
+        var protocol = settings.Http2 ? "h2 over TLS" : target.Tls ? "HTTP/1.1 over TLS" : "HTTP/1.1";
+        var connections = settings.Http2 ? (streams + settings.Http2StreamsPerConnection - 1) / settings.Http2StreamsPerConnection : streams;
+        var parameters = settings.Http2
+            ? $"{connections:N0} TLS conns × {settings.Http2StreamsPerConnection} h2 streams / {channels} ch"
+            : $"{streams:N0} {(target.Tls ? "TLS " : "")}streams / {channels} ch";
 
         await WarmUpAsync(o, target).ConfigureAwait(false);
         var rssBefore = ProcStats.RssBytes(pids);
@@ -86,6 +92,10 @@ internal static partial class Modes
         {
             ["mode"] = "hold",
             ["target"] = target.Name,
+            ["params"] = parameters,
+            ["protocol"] = protocol,
+            ["connections"] = connections,
+            ["tls"] = snap.Tls,
             ["streams"] = streams,
             ["channels"] = channels,
             ["sources"] = settings.Sources,
@@ -100,7 +110,7 @@ internal static partial class Modes
             ["server_cpu_s_connect"] = R(cpuAfter - cpuBefore, 2),
             ["errors"] = snap.Errors,
             ["pids"] = pids.Count == 0 ? "none" : string.Join(',', ProcStats.Tree(pids)),
-        }, $"| hold | {target.Name} | {streams:N0} streams / {channels} ch | established {snap.Succeeded:N0} (open after {F(holdSeconds, 0)} s: {held.Open:N0}) | open in {F(wall, 2)} s | RSS {F(perStreamKb, 2)} KB/stream |");
+        }, $"| hold | {target.Name} | {parameters} | established {snap.Succeeded:N0} (open after {F(holdSeconds, 0)} s: {held.Open:N0}) | open in {F(wall, 2)} s | RSS {F(perStreamKb, 2)} KB/stream |");
         return snap.Succeeded == streams ? 0 : 1;
     }
 
@@ -209,6 +219,8 @@ internal static partial class Modes
             {
                 ["mode"] = "fanout",
                 ["target"] = target.Name,
+                ["protocol"] = target.Tls ? "HTTP/1.1 over TLS" : "HTTP/1.1",
+                ["tls"] = connected.Tls,
                 ["subs"] = subs,
                 ["channels"] = channels,
                 ["rate"] = rate,
@@ -239,7 +251,7 @@ internal static partial class Modes
                 ["pass"] = pass,
                 ["errors"] = after.Errors,
                 ["publish_errors"] = pub.Errors,
-            }, $"| fanout | {target.Name} | {subs:N0} subs / {channels} ch @ {rate} ev/s | {received:N0}/{expected:N0} lost {lost:N0} dup {dups:N0} | {F(dps, 0)} deliv/s | p50 {F(hist.PercentileMs(50), 2)} p99 {F(p99, 2)} p99.9 {F(hist.PercentileMs(99.9), 2)} max {F(hist.Max / 1000.0, 2)} ms | CPU {F(cpuPerM, 2)} s/M | {(pass ? "pass" : "FAIL")} |");
+            }, $"| fanout | {target.Name} | {subs:N0} {(target.Tls ? "TLS " : "")}subs / {channels} ch @ {rate} ev/s | {received:N0}/{expected:N0} lost {lost:N0} dup {dups:N0} | {F(dps, 0)} deliv/s | p50 {F(hist.PercentileMs(50), 2)} p99 {F(p99, 2)} p99.9 {F(hist.PercentileMs(99.9), 2)} max {F(hist.Max / 1000.0, 2)} ms | CPU {F(cpuPerM, 2)} s/M | {(pass ? "pass" : "FAIL")} |");
             if (pass)
             {
                 if (dps > best)

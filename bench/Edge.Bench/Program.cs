@@ -8,6 +8,9 @@ Environment.SetEnvironmentVariable(
     "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS",
     Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") ?? "1");
 
+// Every TLS stream makes a full handshake (see TlsClient.DisableResumption). Before any SslStream exists.
+TlsClient.DisableResumption();
+
 Options o;
 try
 {

@@ -30,6 +30,35 @@ internal static class Report
         new("reconnect storm: time until all resumed", "storm", "resume_s", "s", "all resumed"),
     ];
 
+    /// <summary>
+    /// The TLS rows (issue 15): edge and nginx+nchan on the same certificate and TLS settings, in
+    /// the same run. Goals: memory per TLS stream ≤ 0.5× nchan's, CPU per delivery ≤ 0.8×, p99 and
+    /// open time ≤ 1.0×.
+    /// </summary>
+    private static readonly Metric[] TlsMetrics =
+    [
+        new("RSS per idle stream, TLS/HTTP/1.1", "tls-hold", "rss_per_stream_kb", "KB", "edge ≤ 0.5× nchan"),
+        new("time to open them (64 at a time)", "tls-hold", "connect_s", "s", "edge ≤ 1.0× nchan"),
+        new("server CPU while opening them", "tls-hold", "server_cpu_s_connect", "CPU-s", "(shown)"),
+        new("RSS per stream, HTTP/2", "h2-hold", "rss_per_stream_kb", "KB", "edge ≤ 0.5× nchan"),
+        new("time to open all HTTP/2 streams (64 connections at a time)", "h2-hold", "connect_s", "s", "edge ≤ 1.0× nchan"),
+        new("server CPU while opening them", "h2-hold", "server_cpu_s_connect", "CPU-s", "(shown)"),
+        new("server CPU per million deliveries, fan-out over TLS", "tls-fanout", "cpu_s_per_million", "CPU-s", "edge ≤ 0.8× nchan"),
+        new("p99 publish→delivery, fan-out over TLS", "tls-fanout", "p99_ms", "ms", "edge ≤ 1.0× nchan"),
+        new("lost deliveries, fan-out over TLS", "tls-fanout", "lost", "", "0"),
+        new("deliveries/s achieved (publisher on pace?), fan-out over TLS", "tls-fanout", "deliveries_per_s", "deliv/s", "= rate × subscribers"),
+        new("negotiated (first stream)", "tls-hold", "tls", "", "the same for both"),
+    ];
+
+    /// <summary>The proxy over TLS: wrk https:// to the edge's catch-all route and to nginx proxy_pass, the same plaintext upstream.</summary>
+    private static readonly Metric[] ProxyTlsMetrics =
+    [
+        new("requests/s", "proxy-tls", "rps", "req/s", "(shown)"),
+        new("p99", "proxy-tls", "p99_ms", "ms", "(shown)"),
+        new("p50", "proxy-tls", "p50_ms", "ms", "(shown)"),
+        new("server CPU per request", "proxy-tls", "cpu_us_per_request", "µs", "(shown)"),
+    ];
+
     /// <summary>The proxy comparison's rows; the goal is against the bare YARP app (bench/Edge.BareYarp).</summary>
     private static readonly Metric[] ProxyMetrics =
     [
@@ -74,8 +103,68 @@ internal static class Report
 
         _ = targets;
         AppendProxyTable(sb, rows.Where(r => Str(r, "label") == "proxy").ToList());
+        AppendTlsTable(sb, rows);
         Console.Write(sb.ToString());
         return 0;
+    }
+
+    /// <summary>The TLS rows: edge against nginx+nchan, then the proxy over TLS against nginx proxy_pass.</summary>
+    private static void AppendTlsTable(StringBuilder sb, List<JsonElement> rows)
+    {
+        var tls = TlsMetrics.Where(m => rows.Exists(r => Str(r, "label") == m.Label)).ToList();
+        if (tls.Count > 0)
+        {
+            if (sb.Length > 0)
+            {
+                sb.AppendLine();
+            }
+
+            sb.AppendLine("Over TLS (one self-signed RSA 2048 certificate for both, TLS 1.2+1.3, the same cipher preference; publishing in clear):");
+            sb.AppendLine();
+            sb.AppendLine("| measurement | parameters | edge | nginx+nchan | edge/nchan | goal |");
+            sb.AppendLine("|---|---|---|---|---|---|");
+            foreach (var m in tls)
+            {
+                var mine = rows.Where(r => Str(r, "label") == m.Label).ToList();
+                string Val(string target)
+                {
+                    var r = mine.LastOrDefault(x => Str(x, "target") == target);
+                    return r.ValueKind == JsonValueKind.Undefined ? "" : Value(r, m.Field);
+                }
+
+                var edge = Val("edge");
+                var nchan = Val("nchan");
+                var ratio = m.Field == "tls" ? (edge.Length > 0 && edge == nchan ? "=" : edge.Length > 0 && nchan.Length > 0 ? "differ" : "") : Ratio(edge, nchan);
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {m.Title} | {Str(mine[^1], "params")} | {edge} | {nchan} | {ratio} | {m.Goal} |");
+            }
+        }
+
+        var proxy = rows.Where(r => Str(r, "label") == "proxy-tls").ToList();
+        if (proxy.Count == 0)
+        {
+            return;
+        }
+
+        string P(string target, string field)
+        {
+            var r = proxy.LastOrDefault(x => Str(x, "target") == target);
+            return r.ValueKind == JsonValueKind.Undefined ? "" : Value(r, field);
+        }
+
+        if (sb.Length > 0)
+        {
+            sb.AppendLine();
+        }
+
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Proxy over TLS (wrk https://, the same plaintext upstream), {Str(proxy[^1], "params")}:");
+        sb.AppendLine();
+        sb.AppendLine("| proxy over TLS | nginx proxy_pass | edge | edge/nginx | goal |");
+        sb.AppendLine("|---|---|---|---|---|");
+        foreach (var m in ProxyTlsMetrics)
+        {
+            var title = m.Unit.Length > 0 ? $"{m.Title} ({m.Unit})" : m.Title;
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {title} | {P("nginx", m.Field)} | {P("edge", m.Field)} | {Ratio(P("edge", m.Field), P("nginx", m.Field))} | {m.Goal} |");
+        }
     }
 
     /// <summary>

@@ -1,13 +1,16 @@
 using System.Buffers.Text;
 using System.Diagnostics;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Text;
 
 namespace Edge.Bench;
 
 /// <summary>
-/// One SSE stream over a raw socket bound to a loopback source address: a minimal HTTP/1.1 GET,
+/// One SSE stream over a raw socket bound to a loopback source address (and, with
+/// <see cref="Target.Tls"/>, an <see cref="SslStream"/> over that socket): a minimal HTTP/1.1 GET,
 /// an incremental chunked decoder and a WHATWG-style incremental SSE parser. Payloads
 /// <c>"{seq} {timestamp}"</c> are checked against a per-stream bitmap (lost, duplicated) and
 /// their publish→receive latency is recorded.
@@ -20,6 +23,7 @@ internal sealed class Subscriber
     private readonly GroupStats _stats;
     private readonly int _bufferSize;
     private Socket? _socket;
+    private SslStream? _tls;
     private Task _loop = Task.CompletedTask;
     private TaskCompletionSource<bool> _headers = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _cutting;
@@ -86,6 +90,7 @@ internal sealed class Subscriber
         await CloseAsync().ConfigureAwait(false);
         ResetParser();
         var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        SslStream? tls = null;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(timeout);
         try
@@ -94,11 +99,23 @@ internal sealed class Subscriber
             s.Bind(new IPEndPoint(Source, 0));
             await s.ConnectAsync(target.Server, cts.Token).ConfigureAwait(false);
             var request = target.SubscribeRequest(Channel, resume ? LastEventId : null);
-            await s.SendAsync(request, SocketFlags.None, cts.Token).ConfigureAwait(false);
+            if (target.Tls)
+            {
+                tls = new SslStream(new NetworkStream(s, ownsSocket: false), leaveInnerStreamOpen: false);
+                await tls.AuthenticateAsClientAsync(TlsClient.Options(target, SslApplicationProtocol.Http11), cts.Token).ConfigureAwait(false);
+                _stats.NoteTls(tls);
+                await tls.WriteAsync(request, cts.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                await s.SendAsync(request, SocketFlags.None, cts.Token).ConfigureAwait(false);
+            }
+
             _headers = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             _socket = s;
+            _tls = tls;
             _cutting = false;
-            _loop = Task.Run(() => ReceiveLoopAsync(s));
+            _loop = tls is null ? Task.Run(() => ReceiveLoopAsync(s)) : Task.Run(() => ReceiveLoopAsync(tls));
             var ok = await _headers.Task.WaitAsync(cts.Token).ConfigureAwait(false);
             if (!ok)
             {
@@ -107,12 +124,14 @@ internal sealed class Subscriber
 
             return ok;
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or ObjectDisposedException or AuthenticationException)
         {
             _stats.NoteError(e.GetType().Name + ":" + (e is SocketException se ? se.SocketErrorCode.ToString() : e.Message));
             _cutting = true;
+            tls?.Dispose();
             s.Dispose();
             _socket = null;
+            _tls = null;
             return false;
         }
     }
@@ -126,8 +145,10 @@ internal sealed class Subscriber
             return;
         }
 
+        var tls = _tls;
         _cutting = true;
         _socket = null;
+        _tls = null;
         try
         {
             s.Shutdown(SocketShutdown.Both);
@@ -139,6 +160,7 @@ internal sealed class Subscriber
         {
         }
 
+        tls?.Dispose();
         s.Dispose();
         try
         {
@@ -173,6 +195,52 @@ internal sealed class Subscriber
         {
         }
         catch (ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            if (Open && !_cutting)
+            {
+                UnexpectedCloses++;
+                _stats.NoteClose();
+            }
+
+            Open = false;
+            _headers.TrySetResult(false);
+        }
+    }
+
+    /// <summary>The same loop over TLS: one <see cref="SslStream.ReadAsync(Memory{byte}, CancellationToken)"/> per record batch.</summary>
+    private async Task ReceiveLoopAsync(SslStream tls)
+    {
+        var buffer = new byte[_bufferSize];
+        try
+        {
+            while (true)
+            {
+                var n = await tls.ReadAsync(buffer).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                _now = Stopwatch.GetTimestamp();
+                if (!Feed(buffer.AsSpan(0, n)))
+                {
+                    break;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (SocketException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        catch (AuthenticationException)
         {
         }
         finally
@@ -474,6 +542,17 @@ internal sealed class GroupStats
     private readonly Dictionary<string, int> _errors = new(StringComparer.Ordinal);
 
     public Histogram Latency { get; } = new();
+
+    /// <summary>What the first TLS stream negotiated (protocol, cipher suite, ALPN); null in clear.</summary>
+    public string? Tls { get; private set; }
+
+    public void NoteTls(SslStream tls)
+    {
+        if (Tls is null)
+        {
+            Tls = TlsClient.Describe(tls);
+        }
+    }
 
     public long Closes => Interlocked.Read(ref _closes);
 

@@ -29,6 +29,12 @@ internal sealed class Target
 
     public string StreamPath { get; init; } = "/events";
 
+    /// <summary>Streams over TLS (<c>--tls</c>): <see cref="Server"/> is the TLS port; publishing stays on <see cref="PublishBase"/> in clear.</summary>
+    public bool Tls { get; init; }
+
+    /// <summary>TLS 1.3 and 1.2 cipher suites the client offers (<c>--tls-ciphers</c>, comma-separated <c>TlsCipherSuite</c> names); null = .NET's defaults.</summary>
+    public IReadOnlyList<string>? TlsCiphers { get; init; }
+
     public static Target From(Options o)
     {
         var kind = Enum.Parse<TargetKind>(o.Str("target", "edge"), ignoreCase: true);
@@ -49,6 +55,8 @@ internal sealed class Target
             PublishKey = o.Str("publish-key", "dev-publish-key"),
             PublishPath = o.Str("publish-path", "/_edge/publish"),
             StreamPath = o.Str("stream-path", "/events"),
+            Tls = o.Flag("tls"),
+            TlsCiphers = o.StrOrNull("tls-ciphers")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         };
     }
 

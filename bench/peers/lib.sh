@@ -78,3 +78,38 @@ start_nginx() {
   wait_port "$port"
   log "$name listens on 127.0.0.1:$port (pid $(cat "$dir/nginx.pid"), dir $dir)"
 }
+
+# The TLS settings both the edge and nginx get in a TLS run: TLS 1.2 and 1.3 only, and .NET's
+# cipher preference on Linux (System.Security.Cryptography.Native's default cipher string for
+# TLS 1.2, OpenSSL's default TLS 1.3 suites), server preference as .NET always sets it. The client
+# (bench/Edge.Bench) offers both versions and .NET's defaults, so both servers negotiate the same;
+# every hold/fanout line records what was negotiated ("tls").
+NGINX_TLS_CIPHERS="ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES256-SHA384:ECDHE-RSA-AES128-SHA256"
+NGINX_TLS13_SUITES="TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"
+
+# nginx_tls_listen PORT CERT KEY: a TLS listener (HTTP/2 and HTTP/1.1 by ALPN) for a server block,
+# in Debian nginx 1.22's syntax (`listen ... ssl http2`). Session tickets and the session cache
+# are off: every connection makes a full handshake, as the load tool's clients do.
+nginx_tls_listen() {
+  local port=$1 cert=$2 key=$3
+  cat <<CONF
+    listen 127.0.0.1:$port ssl http2;
+    ssl_certificate $cert;
+    ssl_certificate_key $key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ciphers $NGINX_TLS_CIPHERS;
+    ssl_conf_command Ciphersuites $NGINX_TLS13_SUITES;
+    ssl_prefer_server_ciphers on;
+    ssl_session_tickets off;
+    ssl_session_cache off;
+CONF
+}
+
+# tls_env_check NAME: TLS_PORT set needs TLS_CERT and TLS_KEY (readable files).
+tls_env_check() {
+  local name=$1
+  [[ -z "${TLS_PORT:-}" ]] && return 0
+  if [[ ! -r "${TLS_CERT:-}" || ! -r "${TLS_KEY:-}" ]]; then
+    log "$name: TLS_PORT=$TLS_PORT needs TLS_CERT and TLS_KEY (PEM files)"; return 1
+  fi
+}
