@@ -5,6 +5,7 @@ using Edge.Hub;
 using Edge.Publishing;
 using Edge.Streams;
 using Edge.Subscribing;
+using Edge.Tls;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.Extensions.Options;
 
@@ -24,13 +25,14 @@ public static class EdgeApplicationExtensions
     /// </summary>
     public static WebApplication MapEdge(this WebApplication app)
     {
-        var options = app.Services.GetRequiredService<IOptions<EdgeOptions>>().Value;
+        var options = StartupOptions.Read(app.Services);
 
         if (options.ForwardedHeaders.Enabled)
         {
             app.UseForwardedHeaders();
         }
 
+        app.UseEdgeTls();
         app.UseRouting();
 
         // WebApplication adds authentication and authorization by itself only in front of the
