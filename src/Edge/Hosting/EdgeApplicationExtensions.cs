@@ -25,7 +25,7 @@ public static class EdgeApplicationExtensions
     /// </summary>
     public static WebApplication MapEdge(this WebApplication app)
     {
-        var options = StartupOptions.Read(app.Services);
+        var options = app.Services.GetRequiredService<IOptions<EdgeOptions>>().Value;
 
         if (options.ForwardedHeaders.Enabled)
         {

@@ -32,9 +32,9 @@ internal sealed class EdgeKestrelSetup : IConfigureOptions<KestrelServerOptions>
 
     public void Configure(KestrelServerOptions kestrel)
     {
-        // Kestrel is configured while the host is built, before the pipeline reads its options:
-        // a bad configuration is reported here, every section's problems at once.
-        Hosting.StartupOptions.Read(_services);
+        // Kestrel is configured while the host is built, before the pipeline reads its options: a
+        // bad configuration is reported here, every section's problems at once (TlsSectionsValidator).
+        _ = _services.GetRequiredService<IOptions<EdgeOptions>>().Value;
         var tls = _tls.Value;
         var http2 = _http2.Value;
         var limits = kestrel.Limits.Http2;

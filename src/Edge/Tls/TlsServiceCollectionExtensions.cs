@@ -18,6 +18,7 @@ public static class TlsServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<EdgeTlsOptions>, TlsOptionsValidator>();
         services.AddOptions<EdgeHttp2Options>().Bind(configuration.GetSection(EdgeHttp2Options.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<EdgeHttp2Options>, Http2OptionsValidator>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Edge.Configuration.EdgeOptions>, TlsSectionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TlsCertificateSelector>();
         services.AddHostedService<TlsCertificateReloader>();

@@ -92,7 +92,7 @@ public sealed class TlsCertificateTests
     }
 
     [Fact]
-    public async Task BadTlsValues_StopTheStart_EachNamedByItsKey()
+    public async Task BadTlsValues_StopTheStart_EachNamedByItsKey_WithTheOtherSectionsProblems()
     {
         using var files = new TestCertificates();
         var (cert, _) = files.WritePem("edge", TestCertificates.Create("edge.test"));
@@ -110,10 +110,12 @@ public sealed class TlsCertificateTests
             ("Edge:Tls:HttpsRedirect:StatusCode", "302000"),
             ("Edge:Http2:MaxStreamsPerConnection", "0"),
             ("Edge:Http2:InitialStreamWindowSize", "100"),
-            ("Edge:Http2:PriorKnowledgeUrls", "https://127.0.0.1:0"));
+            ("Edge:Http2:PriorKnowledgeUrls", "https://127.0.0.1:0"),
+            ("Edge:Replay:MaxEvents", "-1"));
 
         var failures = await StartFailuresAsync(settings);
-        Assert.True(failures.Count >= 10, string.Join("\n", failures));
+        Assert.True(failures.Count >= 11, string.Join("\n", failures));
+        Assert.Contains(failures, f => f.StartsWith("Edge:Replay:MaxEvents", StringComparison.Ordinal));
 
         Assert.Contains(failures, f => f.StartsWith("Edge:Tls:Certificates:missing:Path", StringComparison.Ordinal) && f.Contains("nope.pem", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("Edge:Tls:Certificates:nokey", StringComparison.Ordinal) && f.Contains("edge.crt.pem", StringComparison.Ordinal));
