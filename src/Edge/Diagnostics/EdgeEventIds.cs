@@ -33,6 +33,12 @@ internal static class EdgeEventIds
     // Hosting: 4xxx
     public const int Draining = 4002;
 
+    // TLS: 41xx
+    public const int TlsCertificateLoaded = 4100;
+    public const int TlsCertificateReloaded = 4101;
+    public const int TlsCertificateReloadFailed = 4102;
+    public const int TlsReloadCheckFailed = 4103;
+
     // Auth, limits, rate limiting, CORS: 5xxx
     public const int AuthRefused = 5000;
     public const int AuthUpstreamFailed = 5001;

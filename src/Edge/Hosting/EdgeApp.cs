@@ -37,8 +37,13 @@ public static class EdgeApp
         builder.Services.AddEdge(builder.Configuration);
         configure?.Invoke(builder);
 
-        var urls = builder.Configuration[$"{EdgeOptions.SectionName}:Urls"] ?? new EdgeOptions().Urls;
-        builder.WebHost.UseUrls(urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        // Edge:Urls (http, https with Edge:Tls) are bound by Tls.EdgeKestrelSetup; Kestrel:Endpoints,
+        // when configured, replace them, and Kestrel's warning names what they replace.
+        if (Tls.TlsOptionsValidator.KestrelEndpointsConfigured(builder.Configuration))
+        {
+            var urls = builder.Configuration[$"{EdgeOptions.SectionName}:Urls"] ?? new EdgeOptions().Urls;
+            builder.WebHost.UseUrls(urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        }
 
         var app = builder.Build();
         app.MapEdge();

@@ -5,6 +5,7 @@ using Edge.Hub;
 using Edge.Publishing;
 using Edge.Streams;
 using Edge.Subscribing;
+using Edge.Tls;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.Extensions.Options;
 
@@ -31,6 +32,7 @@ public static class EdgeApplicationExtensions
             app.UseForwardedHeaders();
         }
 
+        app.UseEdgeTls();
         app.UseRouting();
 
         // WebApplication adds authentication and authorization by itself only in front of the

@@ -8,6 +8,7 @@ using Edge.Publishing;
 using Edge.RateLimiting;
 using Edge.Streams;
 using Edge.Subscribing;
+using Edge.Tls;
 using Edge.Transports;
 using Edge.Transports.Sockets;
 using Microsoft.AspNetCore.ResponseCompression;
@@ -49,6 +50,7 @@ public static class EdgeServiceCollectionExtensions
         services.AddEdgeRateLimiting(configuration);
         services.AddEdgeCors(configuration);
         services.TryAddSingleton<PublishEndpoint>();
+        services.AddEdgeTls(configuration);
 
         services.AddReverseProxy()
             .LoadFromConfig(configuration.GetSection("ReverseProxy"))

@@ -1,5 +1,6 @@
 using Edge.Configuration;
 using Edge.Streams;
+using Edge.Tls;
 using Edge.Transports;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Http.Features;
@@ -14,6 +15,7 @@ namespace Edge.Subscribing;
 /// request passes before the edge sees it, in the order the host applies it to the requests
 /// Kestrel serves: host filtering (<c>AllowedHosts</c>), the forwarded headers the host enables by
 /// itself (<c>ASPNETCORE_FORWARDEDHEADERS_ENABLED</c>), the edge's own (<c>Edge:ForwardedHeaders</c>),
+/// the redirect to HTTPS (<c>Edge:Tls:HttpsRedirect</c>; every request here is plain HTTP/1.1),
 /// then the stream's CORS policy and <see cref="SseStreamEndpoint"/>. The same middleware, so the
 /// same answers.
 /// </summary>
@@ -32,13 +34,14 @@ internal sealed class DirectStreamEndpoint : IDirectStreamEndpoint
         ICorsPolicyProvider corsPolicies,
         IServiceProvider services,
         IConfiguration configuration,
-        IOptions<EdgeOptions> options)
+        IOptions<EdgeOptions> options,
+        IOptions<EdgeTlsOptions> tls)
     {
         _catalog = catalog;
         _endpoint = endpoint;
         _cors = cors;
         _corsPolicies = corsPolicies;
-        _pipeline = BuildPipeline(services, configuration, options.Value.ForwardedHeaders.Enabled);
+        _pipeline = BuildPipeline(services, configuration, options.Value.ForwardedHeaders.Enabled, tls.Value.HttpsRedirect.Enabled);
     }
 
     public bool HasStreams => _catalog.Streams.Count > 0;
@@ -55,9 +58,10 @@ internal sealed class DirectStreamEndpoint : IDirectStreamEndpoint
         return opening.Result is { } open ? new OpenedStream(_endpoint, open) : null;
     }
 
-    private RequestDelegate BuildPipeline(IServiceProvider services, IConfiguration configuration, bool edgeForwardedHeaders)
+    private RequestDelegate BuildPipeline(IServiceProvider services, IConfiguration configuration, bool edgeForwardedHeaders, bool httpsRedirect)
     {
-        var app = new ApplicationBuilder(services);
+        // The server's features, so the redirect finds the https port among the bound addresses.
+        var app = new ApplicationBuilder(services, services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features);
         app.UseHostFiltering();
         if (string.Equals(configuration["FORWARDEDHEADERS_ENABLED"], "true", StringComparison.OrdinalIgnoreCase))
         {
@@ -67,6 +71,11 @@ internal sealed class DirectStreamEndpoint : IDirectStreamEndpoint
         if (edgeForwardedHeaders)
         {
             app.UseForwardedHeaders();
+        }
+
+        if (httpsRedirect)
+        {
+            app.UseHttpsRedirection();
         }
 
         app.Run(OpenInPipelineAsync);

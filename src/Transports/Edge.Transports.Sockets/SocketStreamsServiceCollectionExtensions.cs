@@ -18,8 +18,11 @@ public static class SocketStreamsServiceCollectionExtensions
         services.TryAddSingleton<HeadClassifier>();
         services.TryAddSingleton<DirectStreamServer>();
         services.TryAddSingleton<ClientDepartureWatcher>();
+        services.TryAddSingleton<KestrelOnlyEndpoints>();
 
-        // A TLS connection's first bytes are a handshake, never a GET: it goes on to Kestrel untouched.
+        // TLS and h2c endpoints the host names in KestrelOnlyEndpoints are not bound here at all. On
+        // any other (Kestrel:Endpoints with TLS), a TLS connection's first byte is a handshake record
+        // (0x16), never a GET: one peek sends it on to Kestrel untouched.
         services.AddSingleton<IConnectionListenerFactory, EdgeSocketTransportFactory>();
         return services;
     }

@@ -46,7 +46,9 @@ public sealed class ConfigFileTests
     [MemberData(nameof(ConfigFiles))]
     public async Task ConfigFile_IsValid(string file)
     {
-        var app = EdgeApp.Build(["--config", Path.Combine(ConfigDirectory, file)], c => c.AddInMemoryCollection(new Dictionary<string, string?> { ["Edge:Urls"] = "http://127.0.0.1:0" }));
+        var settings = new Dictionary<string, string?> { ["Edge:Urls"] = "http://127.0.0.1:0" };
+        using var certificates = Tls.TlsConfigFiles.WithTestCertificates(Path.Combine(ConfigDirectory, file), settings);
+        var app = EdgeApp.Build(["--config", Path.Combine(ConfigDirectory, file)], c => c.AddInMemoryCollection(settings));
         await app.DisposeAsync();
     }
 

@@ -14,7 +14,8 @@ namespace Edge.Transports.Sockets;
 /// offered to <see cref="DirectStreamServer"/>, which keeps it only when its first request is
 /// a plain stream GET. Every other connection becomes an ordinary Kestrel connection (the same
 /// <see cref="SocketConnectionContextFactory"/> Kestrel uses), with its bytes still unread.
-/// Endpoints other than IP (Unix sockets, inherited handles) use Kestrel's transport as is.
+/// Endpoints other than IP (Unix sockets, inherited handles) and those in
+/// <see cref="KestrelOnlyEndpoints"/> (TLS, cleartext HTTP/2) use Kestrel's transport as is.
 /// </summary>
 internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
@@ -38,9 +39,11 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
     private readonly IServiceProvider _services;
     private readonly IMemoryPoolFactory<byte>? _memoryPoolFactory;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly KestrelOnlyEndpoints _kestrelOnly;
 
-    public EdgeSocketTransportFactory(IOptions<SocketTransportOptions> options, IServiceProvider services, ILoggerFactory loggerFactory)
+    public EdgeSocketTransportFactory(IOptions<SocketTransportOptions> options, IServiceProvider services, ILoggerFactory loggerFactory, KestrelOnlyEndpoints kestrelOnly)
     {
+        _kestrelOnly = kestrelOnly;
         _options = options.Value;
         _services = services;
         _memoryPoolFactory = services.GetService<IMemoryPoolFactory<byte>>();
@@ -48,7 +51,7 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
     }
 
     public bool CanBind(EndPoint endpoint) =>
-        endpoint is IPEndPoint && _memoryPoolFactory is not null && MemoryPoolFactoryOption is { CanWrite: true } option && option.PropertyType.IsInstanceOfType(_memoryPoolFactory);
+        endpoint is IPEndPoint && !_kestrelOnly.Contains(endpoint) && _memoryPoolFactory is not null && MemoryPoolFactoryOption is { CanWrite: true } option && option.PropertyType.IsInstanceOfType(_memoryPoolFactory);
 
     /// <remarks>Binding happens after the options were validated, so the stream server is resolved only here.</remarks>
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)

@@ -1,0 +1,130 @@
+using System.Net;
+using Edge.Configuration;
+using Edge.Transports.Sockets;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Options;
+
+namespace Edge.Tls;
+
+/// <summary>
+/// Configures Kestrel from <c>Edge:Urls</c>, <c>Edge:Tls</c> and <c>Edge:Http2</c>: every address
+/// is bound here (plain ones HTTP/1.1; <c>https://</c> ones with TLS, the SNI selector and ALPN
+/// <c>h2</c> + <c>http/1.1</c>; <c>Edge:Http2:PriorKnowledgeUrls</c> HTTP/2 only), Kestrel's HTTP/2
+/// limits are set, and TLS defaults (versions) apply to <c>Kestrel:Endpoints</c> too. When
+/// <c>Kestrel:Endpoints</c> is configured, Kestrel binds those instead and the edge binds nothing.
+/// TLS and h2c endpoints are left out of the stream fast path.
+/// </summary>
+internal sealed class EdgeKestrelSetup : IConfigureOptions<KestrelServerOptions>
+{
+    private readonly IConfiguration _configuration;
+    private readonly IOptions<EdgeTlsOptions> _tls;
+    private readonly IOptions<EdgeHttp2Options> _http2;
+    private readonly IServiceProvider _services;
+
+    public EdgeKestrelSetup(IConfiguration configuration, IOptions<EdgeTlsOptions> tls, IOptions<EdgeHttp2Options> http2, IServiceProvider services)
+    {
+        _configuration = configuration;
+        _tls = tls;
+        _http2 = http2;
+        _services = services;
+    }
+
+    public void Configure(KestrelServerOptions kestrel)
+    {
+        // Kestrel is configured while the host is built, before the pipeline reads its options: a
+        // bad configuration is reported here, every section's problems at once (TlsSectionsValidator).
+        _ = _services.GetRequiredService<IOptions<EdgeOptions>>().Value;
+        var tls = _tls.Value;
+        var http2 = _http2.Value;
+        var limits = kestrel.Limits.Http2;
+        limits.MaxStreamsPerConnection = http2.MaxStreamsPerConnection;
+        limits.InitialConnectionWindowSize = http2.InitialConnectionWindowSize;
+        limits.InitialStreamWindowSize = http2.InitialStreamWindowSize;
+        limits.MaxFrameSize = http2.MaxFrameSize;
+        limits.KeepAlivePingDelay = http2.KeepAlivePingDelay == TimeSpan.Zero ? TimeSpan.MaxValue : http2.KeepAlivePingDelay;
+        limits.KeepAlivePingTimeout = http2.KeepAlivePingTimeout;
+
+        TlsOptionsValidator.TryParseProtocols(tls.Protocols, [], out var protocols);
+        kestrel.ConfigureHttpsDefaults(https => https.SslProtocols = protocols);
+        if (!http2.Enabled)
+        {
+            kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http1);
+        }
+
+        if (TlsOptionsValidator.KestrelEndpointsConfigured(_configuration))
+        {
+            // Kestrel binds Kestrel:Endpoints (and warns that they replace Edge:Urls); Edge:Urls is
+            // given to it as before, so the warning names them.
+            return;
+        }
+
+        var errors = new List<string>();
+        var addresses = ListenAddress.ParseAll(_configuration[$"{EdgeOptions.SectionName}:Urls"] ?? new EdgeOptions().Urls, "Edge:Urls", priorKnowledge: false, errors);
+        addresses.AddRange(ListenAddress.ParseAll(http2.PriorKnowledgeUrls, $"{EdgeHttp2Options.SectionName}:PriorKnowledgeUrls", priorKnowledge: true, errors));
+        var kestrelOnly = _services.GetService<KestrelOnlyEndpoints>();
+        var selector = addresses.Any(a => a.Kind == ListenKind.Https) ? _services.GetRequiredService<TlsCertificateSelector>() : null;
+        foreach (var address in addresses)
+        {
+            Listen(kestrel, address, endpoint => Configure(endpoint, address, http2, protocols, selector, kestrelOnly));
+        }
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, ListenAddress address, Action<ListenOptions> configure)
+    {
+        if (address.UnixSocketPath is { } path)
+        {
+            kestrel.ListenUnixSocket(path, configure);
+        }
+        else if (address.Address is { } ip)
+        {
+            kestrel.Listen(ip, address.Port, configure);
+        }
+        else if (address.IsLocalhost)
+        {
+            kestrel.ListenLocalhost(address.Port, configure);
+        }
+        else
+        {
+            kestrel.ListenAnyIP(address.Port, configure);
+        }
+    }
+
+    private static void Configure(ListenOptions endpoint, ListenAddress address, EdgeHttp2Options http2, System.Security.Authentication.SslProtocols protocols, TlsCertificateSelector? selector, KestrelOnlyEndpoints? kestrelOnly)
+    {
+        switch (address.Kind)
+        {
+            case ListenKind.Http:
+                endpoint.Protocols = HttpProtocols.Http1;
+                return;
+            case ListenKind.H2c:
+                endpoint.Protocols = HttpProtocols.Http2;
+                break;
+            case ListenKind.Https:
+                endpoint.Protocols = http2.Enabled ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
+                endpoint.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    ServerCertificateSelector = selector!.Select,
+                    SslProtocols = protocols,
+                });
+                break;
+        }
+
+        if (kestrelOnly is not null && endpoint.EndPoint is IPEndPoint ip)
+        {
+            kestrelOnly.Add(ip);
+
+            // Kestrel binds localhost and any-address endpoints as two sockets, the second a copy.
+            if (address.IsLocalhost)
+            {
+                kestrelOnly.Add(new IPEndPoint(IPAddress.Loopback, ip.Port));
+                kestrelOnly.Add(new IPEndPoint(IPAddress.IPv6Loopback, ip.Port));
+            }
+            else if (address.IsAnyIp)
+            {
+                kestrelOnly.Add(new IPEndPoint(IPAddress.Any, ip.Port));
+                kestrelOnly.Add(new IPEndPoint(IPAddress.IPv6Any, ip.Port));
+            }
+        }
+    }
+}
