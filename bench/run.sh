@@ -284,16 +284,12 @@ if (( tls )); then
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TLS_KEY" -out "$TLS_CERT" -days 30 -subj /CN=localhost \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
   log "=== TLS: certificate $TLS_CERT (RSA 2048, self-signed); TLS 1.2+1.3 on every server"
-  # The edge's TLS, in one place. Kestrel's standard keys (they replace Edge:Urls, so the plain
-  # endpoint is declared again for the publisher and the catch-all proxy). Switch this to the
-  # edge's own TLS section when it exists; nothing else below depends on these keys.
+  # The edge's TLS, in one place: its own Edge:Tls section (the path users configure), on a second
+  # address of Edge:Urls next to the plain one the publisher uses; TLS 1.2 and 1.3 are its default.
   EDGE_TLS_ARGS=(
-    "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:$EDGE_PORT"
-    "--Kestrel:Endpoints:Https:Url=https://127.0.0.1:$EDGE_TLS_PORT"
-    "--Kestrel:Endpoints:Https:Certificate:Path=$TLS_CERT"
-    "--Kestrel:Endpoints:Https:Certificate:KeyPath=$TLS_KEY"
-    "--Kestrel:Endpoints:Https:SslProtocols:0=Tls12"
-    "--Kestrel:Endpoints:Https:SslProtocols:1=Tls13"
+    "--Edge:Urls=http://127.0.0.1:$EDGE_PORT;https://127.0.0.1:$EDGE_TLS_PORT"
+    "--Edge:Tls:Certificates:bench:Path=$TLS_CERT"
+    "--Edge:Tls:Certificates:bench:KeyPath=$TLS_KEY"
   )
   IFS=, read -r h2_c h2_s <<<"$tls_h2"
   IFS=, read -r tf_s tf_k tf_r <<<"$tls_fa"
