@@ -76,10 +76,11 @@ public sealed class BrowserHttp2Tests(ITestOutputHelper output)
         var first = await StartEdgeAsync(settings, log, firstRequests);
         Step("first edge started");
         EdgeTestHost? second = null;
-        await using var page = await BrowserPage.OpenAsync($"https://127.0.0.1:{port}/many.html?prefix=h2&count={Streams}");
-        Step("page loaded");
+        BrowserPage? page = null;
         try
         {
+            page = await BrowserPage.OpenAsync($"https://127.0.0.1:{port}/many.html?prefix=h2&count={Streams}");
+            Step("page loaded");
             await page.WaitUntilAsync("all 20 streams open on the first edge", s =>
                 first.Services.GetRequiredService<EventHub>().ConnectionCount == Streams && s.Streams.All(x => x.ReadyState == 1));
             Step("20 streams open");
@@ -130,14 +131,24 @@ public sealed class BrowserHttp2Tests(ITestOutputHelper output)
             var lastSeen = end.Streams.ToDictionary(s => s.Channel, s => s.Received[2].Id);
             Assert.True(after.All(r => r.LastEventId == lastSeen[r.Channel]), diagnostics);
             Assert.Equal(channels.Order(), after.Select(r => r.Channel).Order());
+            Step("checked");
         }
         finally
         {
+            // The browser goes first, so that no stream reconnects to an edge that is stopping.
+            if (page is not null)
+            {
+                await page.DisposeAsync();
+            }
+
+            Step("browser closed");
             await first.DisposeAsync();
             if (second is not null)
             {
                 await second.DisposeAsync();
             }
+
+            Step("edges stopped");
         }
     }
 
@@ -202,6 +213,7 @@ public sealed class BrowserHttp2Tests(ITestOutputHelper output)
         var newcomer = moved.Streams.Single(s => s.ReadyState == 1 && waiting.Any(w => w.Channel == s.Channel));
         Assert.True(newcomer.Received.Select(r => r.Data).SequenceEqual([$"{newcomer.Channel}:2"]), page.Describe(moved));
         Assert.True(moved.Streams.Where(s => s.ReadyState == 0).All(s => s.Received.Count == 0), page.Describe(moved));
+        Step("checked");
     }
 
     /// <summary>
@@ -476,7 +488,7 @@ public sealed class BrowserHttp2Tests(ITestOutputHelper output)
                 if (!_process.HasExited)
                 {
                     await _process.StandardInput.WriteLineAsync("quit");
-                    await _process.StandardInput.FlushAsync();
+                    _process.StandardInput.Close();
                     await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
                 }
             }

@@ -45,3 +45,5 @@ try {
   clearTimeout(deadline);
   await browser.close();
 }
+// stdin stays referenced after the loop; end here instead of waiting for it to close.
+process.exit(0);
