@@ -40,6 +40,14 @@ public sealed class BrowserHttp2Tests(ITestOutputHelper output)
 
     private static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(45);
 
+    /// <summary>
+    /// The edge starts draining (closing streams with this retry hint) before Kestrel stops
+    /// listening, and answers a stream request that arrives meanwhile with 503, after which a
+    /// native EventSource never reconnects. The hint is long enough that the reconnects come
+    /// after the stopping edge is gone (it takes about 0.1 s here) even on a busy machine.
+    /// </summary>
+    private const string RetryHintMilliseconds = "2000";
+
     // ?prefix=p&count=n opens EventSources on channels p-0 .. p-(n-1); window.snapshot() reports them.
     private const string Page = """
         <!doctype html><html><body><script>
@@ -124,7 +132,7 @@ public sealed class BrowserHttp2Tests(ITestOutputHelper output)
             var before = firstRequests.ToList();
             var after = secondRequests.ToList();
             Assert.True(before.Count == Streams && after.Count == Streams, diagnostics);
-            Assert.True(before.Concat(after).All(r => r.Protocol == "HTTP/2"), diagnostics);
+            Assert.True(before.Concat(after).All(r => r.Protocol == "HTTP/2" && r.Status == 200), diagnostics);
             Assert.True(before.Select(r => r.ConnectionId).Distinct().Count() == 1, diagnostics);
             Assert.True(after.Select(r => r.ConnectionId).Distinct().Count() == 1, diagnostics);
             Assert.True(before.All(r => r.LastEventId is null), diagnostics);
@@ -194,7 +202,7 @@ public sealed class BrowserHttp2Tests(ITestOutputHelper output)
         Assert.True(open.All(s => s.Opens == 1 && s.Received.Select(r => r.Data).SequenceEqual([$"{s.Channel}:1"])), diagnostics);
         Assert.True(waiting.All(s => s.Opens == 0 && s.Received.Count == 0), diagnostics);
         var seen = requests.ToList();
-        Assert.True(seen.Count == Http11ConnectionsPerHost && seen.All(r => r.Protocol == "HTTP/1.1"), diagnostics);
+        Assert.True(seen.Count == Http11ConnectionsPerHost && seen.All(r => r.Protocol == "HTTP/1.1" && r.Status == 200), diagnostics);
         Assert.True(seen.Select(r => r.ConnectionId).Distinct().Count() == Http11ConnectionsPerHost, diagnostics);
         Assert.Equal(open.Select(s => s.Channel).Order(), seen.Select(r => r.Channel).Order());
 
@@ -229,7 +237,7 @@ public sealed class BrowserHttp2Tests(ITestOutputHelper output)
             ("Kestrel:Endpoints:Https:Certificate:Path", certificate.CertificatePath),
             ("Kestrel:Endpoints:Https:Certificate:KeyPath", certificate.KeyPath),
             ("Kestrel:Endpoints:Https:Protocols", http2 ? "Http1AndHttp2" : "Http1"),
-            ("Edge:Shutdown:RetryHintMilliseconds", "300"),
+            ("Edge:Shutdown:RetryHintMilliseconds", RetryHintMilliseconds),
             ("ReverseProxy:Routes:app:ClusterId", "app"),
             ("ReverseProxy:Routes:app:Match:Path", "{**catch-all}"),
             ("ReverseProxy:Clusters:app:Destinations:d1:Address", upstream.Address.ToString()));
@@ -327,11 +335,17 @@ public sealed class BrowserHttp2Tests(ITestOutputHelper output)
             {
                 if (context.Request.Path == "/events")
                 {
-                    _requests.Enqueue(new StreamRequest(
+                    var request = new StreamRequest(
                         context.Request.Query["channels"].ToString(),
                         context.Request.Protocol,
                         context.Connection.Id,
-                        context.Request.Headers["Last-Event-ID"] is { Count: > 0 } id ? id.ToString() : null));
+                        context.Request.Headers["Last-Event-ID"] is { Count: > 0 } id ? id.ToString() : null);
+                    context.Response.OnStarting(() =>
+                    {
+                        request.Status = context.Response.StatusCode;
+                        return Task.CompletedTask;
+                    });
+                    _requests.Enqueue(request);
                 }
 
                 return following(context);
@@ -341,10 +355,14 @@ public sealed class BrowserHttp2Tests(ITestOutputHelper output)
 
         public List<StreamRequest> ToList() => [.. _requests];
 
-        public override string ToString() => string.Join('\n', _requests.Select(r => $"  {r.Channel} {r.Protocol} connection {r.ConnectionId} Last-Event-ID {r.LastEventId ?? "-"}"));
+        public override string ToString() => string.Join('\n', _requests.Select(r => $"  {r.Channel} {r.Protocol} connection {r.ConnectionId} Last-Event-ID {r.LastEventId ?? "-"} status {r.Status}"));
     }
 
-    private sealed record StreamRequest(string Channel, string Protocol, string ConnectionId, string? LastEventId);
+    private sealed record StreamRequest(string Channel, string Protocol, string ConnectionId, string? LastEventId)
+    {
+        /// <summary>The status the edge answered (0 until the response starts).</summary>
+        public int Status { get; set; }
+    }
 
     private sealed record PageSnapshot(string PageProtocol, List<StreamSnapshot> Streams);
 
