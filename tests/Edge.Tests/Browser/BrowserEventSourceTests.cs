@@ -39,7 +39,10 @@ public sealed class BrowserEventSourceTests
         var log = new InMemoryLog(new InMemoryBrokerOptions(), TimeProvider.System);
         var settings = TestSettings.Default(
             ("Edge:Urls", $"http://127.0.0.1:{port}"),
-            ("Edge:Shutdown:RetryHintMilliseconds", "300"),
+            // Long enough for the reconnect to come after the stopping edge is gone: while it
+            // drains it still listens and answers a new stream with 503, which ends a native
+            // EventSource for good (seen here under load with 300 ms).
+            ("Edge:Shutdown:RetryHintMilliseconds", "2000"),
             ("ReverseProxy:Routes:app:ClusterId", "app"),
             ("ReverseProxy:Routes:app:Match:Path", "{**catch-all}"),
             ("ReverseProxy:Clusters:app:Destinations:d1:Address", upstream.Address.ToString()));
