@@ -18,6 +18,7 @@ namespace Edge.Tests.Browser;
 /// against a page the edge proxies from an upstream: the browser's own reconnection after an
 /// edge restart must resume exactly, with the Last-Event-ID header it sends by itself.
 /// </summary>
+[Trait("Category", "Browser")]
 public sealed class BrowserEventSourceTests
 {
     private const string Page = """

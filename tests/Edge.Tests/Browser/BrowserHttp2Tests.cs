@@ -224,19 +224,19 @@ public sealed class BrowserHttp2Tests(ITestOutputHelper output)
         Step("checked");
     }
 
-    /// <summary>
-    /// HTTPS on 127.0.0.1:<paramref name="port"/> with the test's certificate, and a YARP route to
-    /// the upstream that serves the page, so page and streams share the origin. Kestrel's standard
-    /// keys today; the place to switch to the edge's own TLS section once it exists.
-    /// </summary>
     private void Step(string what) => output.WriteLine($"{_clock.Elapsed.TotalSeconds,6:F1} s  {what}");
 
+    /// <summary>
+    /// HTTPS on 127.0.0.1:<paramref name="port"/> through the edge's own TLS section with the test's
+    /// certificate (HTTP/2 offered by ALPN, or not), and a YARP route to the upstream that serves
+    /// the page, so page and streams share the origin.
+    /// </summary>
     private static Dictionary<string, string?> EdgeSettings(int port, TestCertificate certificate, UpstreamTestServer upstream, bool http2) =>
         TestSettings.Default(
-            ("Kestrel:Endpoints:Https:Url", $"https://127.0.0.1:{port}"),
-            ("Kestrel:Endpoints:Https:Certificate:Path", certificate.CertificatePath),
-            ("Kestrel:Endpoints:Https:Certificate:KeyPath", certificate.KeyPath),
-            ("Kestrel:Endpoints:Https:Protocols", http2 ? "Http1AndHttp2" : "Http1"),
+            ("Edge:Urls", $"https://127.0.0.1:{port}"),
+            ("Edge:Tls:Certificates:test:Path", certificate.CertificatePath),
+            ("Edge:Tls:Certificates:test:KeyPath", certificate.KeyPath),
+            ("Edge:Http2:Enabled", http2 ? "true" : "false"),
             ("Edge:Shutdown:RetryHintMilliseconds", RetryHintMilliseconds),
             ("ReverseProxy:Routes:app:ClusterId", "app"),
             ("ReverseProxy:Routes:app:Match:Path", "{**catch-all}"),
