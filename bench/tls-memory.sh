@@ -8,22 +8,22 @@
 #            in the edge through gdb; OpenSSL allocates with malloc)
 # and the live managed objects by type (dotnet-gcdump: a full, blocking collection) before and after;
 # "before" is read after that first collection, so the tool's own memory is in the baseline.
-# tls-release is an experiment, not a fix: after the warm-up, gdb sets SSL_MODE_RELEASE_BUFFERS on
-# the SSL_CTX that .NET caches and shares between connections (at the next SSL_new), so every later
-# connection frees OpenSSL's record buffers while idle, as nginx does.
+# The TLS configurations use the edge's own TLS (Edge:Urls https:// with Edge:Tls), where
+# Edge:Tls:ReleaseIdleBuffers applies (on by default; tls-keep turns it off).
 #
-#   bash bench/tls-memory.sh [--streams 2000] [--h2 200,10] [--configs fast,kestrel,tls,tls-kestrel,h2] [--out DIR]
+#   bash bench/tls-memory.sh [--streams 2000] [--h2 200,10] [--configs fast,kestrel,tls,tls-keep,h2] [--out DIR]
 #
 # Configurations: fast (plaintext, the fast path), kestrel (plaintext, --Edge:DirectStreams=false),
-# tls (HTTP/1.1 over TLS), tls-kestrel (the same without the fast-path listener), tls-release,
-# h2 (HTTP/2 over TLS, C connections x S streams).
+# tls (HTTP/1.1 over TLS), tls-keep (the same with --Edge:Tls:ReleaseIdleBuffers=false),
+# tls-kestrel (tls with --Edge:DirectStreams=false), h2 (HTTP/2 over TLS, C connections x S streams).
+# A configuration may be named more than once (tls,tls-keep,tls,tls-keep: alternating rounds).
 # Needs gdb (Debian) and dotnet-gcdump (`dotnet tool install --tool-path DIR dotnet-gcdump`; DIR on PATH
 # or in DOTNET_TOOLS). Ports: MEM_PORT (29080) in clear, MEM_TLS_PORT (29443). Loopback only; the
 # edge and the load tool are stopped by pid at the end of each configuration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/peers/lib.sh
-streams=2000; h2="200,10"; configs="fast,kestrel,tls,tls-kestrel,tls-release,h2"; outdir="$RUN_DIR/tls-memory"
+streams=2000; h2="200,10"; configs="fast,kestrel,tls,tls-keep,tls-kestrel,h2"; outdir="$RUN_DIR/tls-memory"
 while (( $# )); do
   case "$1" in
     --streams) streams=$2; shift ;;
@@ -43,8 +43,8 @@ ulimit -n 20000 2>/dev/null || true
 cert=$outdir/cert.pem; key=$outdir/key.pem
 [[ -s $cert ]] || openssl req -x509 -newkey rsa:2048 -nodes -keyout "$key" -out "$cert" -days 30 -subj /CN=localhost \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
-TLS_ARGS=(--Kestrel:Endpoints:Http:Url=http://127.0.0.1:$PORT --Kestrel:Endpoints:Https:Url=https://127.0.0.1:$TLS_PORT
-  --Kestrel:Endpoints:Https:Certificate:Path=$cert --Kestrel:Endpoints:Https:Certificate:KeyPath=$key)
+TLS_ARGS=("--Edge:Urls=http://127.0.0.1:$PORT;https://127.0.0.1:$TLS_PORT"
+  --Edge:Tls:Certificates:bench:Path=$cert --Edge:Tls:Certificates:bench:KeyPath=$key)
 IFS=, read -r h2_c h2_s <<<"$h2"
 
 edge_pid=""; hold_pid=""
@@ -75,7 +75,7 @@ for cfg in ${configs//,/ }; do
     fast) ;;
     kestrel) extra=(--Edge:DirectStreams=false) ;;
     tls) extra=("${TLS_ARGS[@]}"); hold_opt=(--tls --port "$TLS_PORT" --publish-port "$PORT"); listen=$TLS_PORT ;;
-    tls-release) extra=("${TLS_ARGS[@]}"); hold_opt=(--tls --port "$TLS_PORT" --publish-port "$PORT"); listen=$TLS_PORT ;;
+    tls-keep) extra=("${TLS_ARGS[@]}" --Edge:Tls:ReleaseIdleBuffers=false); hold_opt=(--tls --port "$TLS_PORT" --publish-port "$PORT"); listen=$TLS_PORT ;;
     tls-kestrel) extra=("${TLS_ARGS[@]}" --Edge:DirectStreams=false); hold_opt=(--tls --port "$TLS_PORT" --publish-port "$PORT"); listen=$TLS_PORT ;;
     h2) extra=("${TLS_ARGS[@]}"); hold_opt=(--tls --http2 --streams-per-connection "$h2_s" --port "$TLS_PORT" --publish-port "$PORT"); n=$((h2_c * h2_s)); listen=$TLS_PORT ;;
     *) echo "unknown configuration $cfg" >&2; exit 2 ;;
@@ -88,16 +88,6 @@ for cfg in ${configs//,/ }; do
   conns=$n; [[ "$cfg" == h2 ]] && conns=$h2_c
   sleep 1
   $BENCH hold --target edge "${hold_opt[@]}" --streams 100 --channels 10 --warmup 100 --warmup-rounds 2 --settle 0 --hold-seconds 0 > /dev/null
-  if [[ "$cfg" == tls-release ]]; then
-    # SSL_CTX_ctrl(ctx, SSL_CTRL_MODE = 33, SSL_MODE_RELEASE_BUFFERS = 0x10, 0) on SSL_new's ctx argument.
-    timeout 120 gdb -p "$edge_pid" -batch -ex 'break SSL_new' -ex 'continue' -ex 'printf "mode now %ld\n", (long)SSL_CTX_ctrl($rdi, 33, 16, 0)' \
-      -ex 'delete' -ex 'detach' > "$outdir/gdb-$cfg.txt" 2>&1 &
-    gdb_pid=$!
-    sleep 8
-    curl -sk --max-time 60 -o /dev/null "https://127.0.0.1:$TLS_PORT/_edge/metrics" || true
-    wait "$gdb_pid" || true
-    grep -q "mode now" "$outdir/gdb-$cfg.txt" || { echo "tls-release: gdb could not set the mode (see $outdir/gdb-$cfg.txt)" >&2; }
-  fi
   dotnet-gcdump collect -p "$edge_pid" -o "$outdir/$cfg-before.gcdump" > /dev/null 2>&1 || true
   dotnet-gcdump report "$outdir/$cfg-before.gcdump" > "$outdir/$cfg-before.types.txt" 2>/dev/null || true
   sleep 2

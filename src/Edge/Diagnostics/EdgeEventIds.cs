@@ -38,6 +38,9 @@ internal static class EdgeEventIds
     public const int TlsCertificateReloaded = 4101;
     public const int TlsCertificateReloadFailed = 4102;
     public const int TlsReloadCheckFailed = 4103;
+    public const int TlsIdleBuffersUnavailable = 4104;
+    public const int TlsIdleBuffersNotSet = 4105;
+    public const int TlsIdleBuffersBound = 4106;
 
     // Auth, limits, rate limiting, CORS: 5xxx
     public const int AuthRefused = 5000;

@@ -10,7 +10,7 @@ namespace Edge.Tls;
 /// <summary>
 /// Configures Kestrel from <c>Edge:Urls</c>, <c>Edge:Tls</c> and <c>Edge:Http2</c>: every address
 /// is bound here (plain ones HTTP/1.1; <c>https://</c> ones with TLS, the SNI selector and ALPN
-/// <c>h2</c> + <c>http/1.1</c>; <c>Edge:Http2:PriorKnowledgeUrls</c> HTTP/2 only), Kestrel's HTTP/2
+/// <c>h2</c> + <c>http/1.1</c>, then <see cref="TlsIdleBuffers"/>; <c>Edge:Http2:PriorKnowledgeUrls</c> HTTP/2 only), Kestrel's HTTP/2
 /// limits are set, and TLS defaults (versions) apply to <c>Kestrel:Endpoints</c> too. When
 /// <c>Kestrel:Endpoints</c> is configured, Kestrel binds those instead and the edge binds nothing.
 /// TLS and h2c endpoints are left out of the stream fast path.
@@ -64,9 +64,10 @@ internal sealed class EdgeKestrelSetup : IConfigureOptions<KestrelServerOptions>
         addresses.AddRange(ListenAddress.ParseAll(http2.PriorKnowledgeUrls, $"{EdgeHttp2Options.SectionName}:PriorKnowledgeUrls", priorKnowledge: true, errors));
         var kestrelOnly = _services.GetService<KestrelOnlyEndpoints>();
         var selector = addresses.Any(a => a.Kind == ListenKind.Https) ? _services.GetRequiredService<TlsCertificateSelector>() : null;
+        var idleBuffers = selector is null ? null : _services.GetRequiredService<TlsIdleBuffers>();
         foreach (var address in addresses)
         {
-            Listen(kestrel, address, endpoint => Configure(endpoint, address, http2, protocols, selector, kestrelOnly));
+            Listen(kestrel, address, endpoint => Configure(endpoint, address, http2, protocols, selector, idleBuffers, kestrelOnly));
         }
     }
 
@@ -90,7 +91,7 @@ internal sealed class EdgeKestrelSetup : IConfigureOptions<KestrelServerOptions>
         }
     }
 
-    private static void Configure(ListenOptions endpoint, ListenAddress address, EdgeHttp2Options http2, System.Security.Authentication.SslProtocols protocols, TlsCertificateSelector? selector, KestrelOnlyEndpoints? kestrelOnly)
+    private static void Configure(ListenOptions endpoint, ListenAddress address, EdgeHttp2Options http2, System.Security.Authentication.SslProtocols protocols, TlsCertificateSelector? selector, TlsIdleBuffers? idleBuffers, KestrelOnlyEndpoints? kestrelOnly)
     {
         switch (address.Kind)
         {
@@ -107,6 +108,11 @@ internal sealed class EdgeKestrelSetup : IConfigureOptions<KestrelServerOptions>
                     ServerCertificateSelector = selector!.Select,
                     SslProtocols = protocols,
                 });
+                if (idleBuffers is { Enabled: true })
+                {
+                    endpoint.Use(idleBuffers.Middleware);
+                }
+
                 break;
         }
 

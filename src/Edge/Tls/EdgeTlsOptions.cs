@@ -30,6 +30,12 @@ public sealed class EdgeTlsOptions
     /// <summary>How long changed files must stay the same before they are loaded (a certificate and its key are written one after the other). Default 2 s.</summary>
     public TimeSpan ReloadDebounce { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// On the <c>https://</c> addresses of <c>Edge:Urls</c>, OpenSSL frees a connection's record
+    /// buffers while it is idle (<c>SSL_MODE_RELEASE_BUFFERS</c>, <see cref="TlsIdleBuffers"/>). Linux. Default true.
+    /// </summary>
+    public bool ReleaseIdleBuffers { get; set; } = true;
+
     public HttpsRedirectSettings HttpsRedirect { get; set; } = new();
 
     public HstsSettings Hsts { get; set; } = new();

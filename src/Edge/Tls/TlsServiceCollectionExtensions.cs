@@ -8,7 +8,7 @@ public static class TlsServiceCollectionExtensions
 {
     /// <summary>
     /// Adds <c>Edge:Tls</c> and <c>Edge:Http2</c>: options validated at start, the SNI certificate
-    /// selector and its file watcher, HSTS and the HTTPS redirect, and Kestrel's endpoints from
+    /// selector and its file watcher, OpenSSL's idle buffers released, HSTS and the HTTPS redirect, and Kestrel's endpoints from
     /// <c>Edge:Urls</c> (unless <c>Kestrel:Endpoints</c> is configured).
     /// </summary>
     public static IServiceCollection AddEdgeTls(this IServiceCollection services, IConfiguration configuration)
@@ -21,6 +21,7 @@ public static class TlsServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Edge.Configuration.EdgeOptions>, TlsSectionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TlsCertificateSelector>();
+        services.TryAddSingleton<TlsIdleBuffers>();
         services.AddHostedService<TlsCertificateReloader>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>, EdgeKestrelSetup>());
 
