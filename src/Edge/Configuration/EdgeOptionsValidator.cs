@@ -7,15 +7,8 @@ using Microsoft.Extensions.Options;
 namespace Edge.Configuration;
 
 /// <summary>Checks the whole <c>Edge</c> section at start and reports every error at once, each naming its key.</summary>
-internal sealed partial class EdgeOptionsValidator : IValidateOptions<EdgeOptions>
+internal sealed partial class EdgeOptionsValidator(BrokerCatalog brokers) : IValidateOptions<EdgeOptions>
 {
-    private readonly BrokerCatalog _brokers;
-
-    public EdgeOptionsValidator(BrokerCatalog brokers)
-    {
-        _brokers = brokers;
-    }
-
     public ValidateOptionsResult Validate(string? name, EdgeOptions options)
     {
         var errors = new List<string>();
@@ -35,9 +28,9 @@ internal sealed partial class EdgeOptionsValidator : IValidateOptions<EdgeOption
             }
         }
 
-        if (!_brokers.TryFind(options.Broker.Type, out _))
+        if (!brokers.TryFind(options.Broker.Type, out _))
         {
-            errors.Add($"Edge:Broker:Type: '{options.Broker.Type}' is not a known broker; known types: {string.Join(", ", _brokers.Types)}.");
+            errors.Add($"Edge:Broker:Type: '{options.Broker.Type}' is not a known broker; known types: {string.Join(", ", brokers.Types)}.");
         }
 
         Http.ForwardedHeadersSetup.Validate(options.ForwardedHeaders, errors);
