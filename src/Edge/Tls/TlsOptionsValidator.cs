@@ -41,10 +41,7 @@ internal sealed class TlsOptionsValidator(IConfiguration configuration) : IValid
             errors.Add($"{prefix}:ReloadCheckInterval must be positive, e.g. 00:00:05.");
         }
 
-        if (options.ReloadDebounce < TimeSpan.Zero)
-        {
-            errors.Add($"{prefix}:ReloadDebounce must not be negative.");
-        }
+        OptionChecks.NotNegative(options.ReloadDebounce, $"{prefix}:ReloadDebounce", errors);
 
         var urlErrors = new List<string>();
         var urls = ListenAddress.ParseAll(configuration[$"{EdgeOptions.SectionName}:Urls"] ?? new EdgeOptions().Urls, "Edge:Urls", priorKnowledge: false, urlErrors);
@@ -75,10 +72,7 @@ internal sealed class TlsOptionsValidator(IConfiguration configuration) : IValid
             }
         }
 
-        if (options.Hsts.MaxAge < TimeSpan.Zero)
-        {
-            errors.Add($"{prefix}:Hsts:MaxAge must not be negative.");
-        }
+        OptionChecks.NotNegative(options.Hsts.MaxAge, $"{prefix}:Hsts:MaxAge", errors);
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
