@@ -1,4 +1,5 @@
 using Edge.Brokers.Envelopes;
+using Edge.Configuration;
 
 namespace Edge.Auth;
 
@@ -74,10 +75,7 @@ internal static class AuthOptionsValidator
             errors.Add($"{key}:JwksUrl '{jwt.JwksUrl}' is not an http:// or https:// URL.");
         }
 
-        if (jwt.JwksRefresh <= TimeSpan.Zero)
-        {
-            errors.Add($"{key}:JwksRefresh must be positive.");
-        }
+        OptionChecks.Positive(jwt.JwksRefresh, $"{key}:JwksRefresh", errors);
 
         if (jwt.ClockSkew < TimeSpan.Zero || jwt.ClockSkew > TimeSpan.FromMinutes(5))
         {
@@ -110,20 +108,9 @@ internal static class AuthOptionsValidator
             errors.Add($"{key}:Url is required in Forward mode and must be an http:// or https:// URL.");
         }
 
-        if (forward.CacheDuration < TimeSpan.Zero)
-        {
-            errors.Add($"{key}:CacheDuration must not be negative (zero disables the cache).");
-        }
-
-        if (forward.CacheSize < 1)
-        {
-            errors.Add($"{key}:CacheSize must be at least 1.");
-        }
-
-        if (forward.Timeout <= TimeSpan.Zero)
-        {
-            errors.Add($"{key}:Timeout must be positive.");
-        }
+        OptionChecks.NotNegative(forward.CacheDuration, $"{key}:CacheDuration", errors, "zero disables the cache");
+        OptionChecks.AtLeast(forward.CacheSize, 1, $"{key}:CacheSize", errors);
+        OptionChecks.Positive(forward.Timeout, $"{key}:Timeout", errors);
 
         for (var i = 0; i < forward.Headers.Count; i++)
         {

@@ -12,33 +12,22 @@ namespace Edge.Auth;
 /// identity; 401/403 pass through; anything else, or no answer in time, is a 503 and never an
 /// admission. Answers are cached briefly per credentials.
 /// </summary>
-internal sealed class ForwardAuthenticator
+internal sealed class ForwardAuthenticator(ForwardAuthOptions options, HttpClient http, TimeProvider timeProvider)
 {
-    private readonly ForwardAuthOptions _options;
-    private readonly Uri _url;
-    private readonly HttpClient _http;
-    private readonly TimeProvider _timeProvider;
+    private readonly Uri _url = new Uri(options.Url!);
     private readonly ConcurrentDictionary<string, CachedAnswer> _cache = new(StringComparer.Ordinal);
-
-    public ForwardAuthenticator(ForwardAuthOptions options, HttpClient http, TimeProvider timeProvider)
-    {
-        _options = options;
-        _url = new Uri(options.Url!);
-        _http = http;
-        _timeProvider = timeProvider;
-    }
 
     public int CachedCount => _cache.Count;
 
     /// <summary>Whether the request carries anything this authenticator would forward.</summary>
     public bool HasCredentials(HttpRequest request)
     {
-        if (_options.ForwardCookies && !string.IsNullOrEmpty(request.Headers.Cookie))
+        if (options.ForwardCookies && !string.IsNullOrEmpty(request.Headers.Cookie))
         {
             return true;
         }
 
-        foreach (var header in _options.Headers)
+        foreach (var header in options.Headers)
         {
             if (!string.IsNullOrEmpty(request.Headers[header]))
             {
@@ -53,19 +42,19 @@ internal sealed class ForwardAuthenticator
     {
         var request = context.Request;
         var key = CacheKey(request);
-        var now = _timeProvider.GetUtcNow();
+        var now = timeProvider.GetUtcNow();
         if (_cache.TryGetValue(key, out var cached) && cached.Expires > now)
         {
             return cached.Outcome;
         }
 
         using var message = new HttpRequestMessage(HttpMethod.Get, _url);
-        if (_options.ForwardCookies && request.Headers.Cookie is { Count: > 0 } cookie)
+        if (options.ForwardCookies && request.Headers.Cookie is { Count: > 0 } cookie)
         {
             message.Headers.TryAddWithoutValidation("Cookie", cookie.ToString());
         }
 
-        foreach (var header in _options.Headers)
+        foreach (var header in options.Headers)
         {
             if (request.Headers.TryGetValue(header, out var values) && values.Count > 0)
             {
@@ -82,10 +71,10 @@ internal sealed class ForwardAuthenticator
 
         AuthOutcome outcome;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.Timeout);
+        timeout.CancelAfter(options.Timeout);
         try
         {
-            using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             outcome = Interpret(response);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -97,9 +86,9 @@ internal sealed class ForwardAuthenticator
             return AuthOutcome.Fail(StatusCodes.Status503ServiceUnavailable, "auth-upstream-unreachable", "The authentication service is not reachable; try again later.");
         }
 
-        if (outcome.Status is StatusCodes.Status200OK or StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden && _options.CacheDuration > TimeSpan.Zero)
+        if (outcome.Status is StatusCodes.Status200OK or StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden && options.CacheDuration > TimeSpan.Zero)
         {
-            if (_cache.Count >= _options.CacheSize)
+            if (_cache.Count >= options.CacheSize)
             {
                 foreach (var entry in _cache)
                 {
@@ -109,13 +98,13 @@ internal sealed class ForwardAuthenticator
                     }
                 }
 
-                if (_cache.Count >= _options.CacheSize)
+                if (_cache.Count >= options.CacheSize)
                 {
                     _cache.Clear();
                 }
             }
 
-            _cache[key] = new CachedAnswer(outcome, now + _options.CacheDuration);
+            _cache[key] = new CachedAnswer(outcome, now + options.CacheDuration);
         }
 
         return outcome;
@@ -140,16 +129,16 @@ internal sealed class ForwardAuthenticator
             return AuthOutcome.Fail(StatusCodes.Status503ServiceUnavailable, "auth-upstream-status-" + status, "The authentication service failed; try again later.");
         }
 
-        var userId = Header(response, _options.UserIdHeader);
-        var sessionId = Header(response, _options.SessionIdHeader);
+        var userId = Header(response, options.UserIdHeader);
+        var sessionId = Header(response, options.SessionIdHeader);
         if ((userId is not null && EnvelopeLimits.CheckIdentity(userId) is not null) || (sessionId is not null && EnvelopeLimits.CheckIdentity(sessionId) is not null))
         {
             return AuthOutcome.Fail(StatusCodes.Status503ServiceUnavailable, "auth-upstream-bad-identity", "The authentication service answered an unusable identity.");
         }
 
-        var channels = Header(response, _options.ChannelsHeader);
+        var channels = Header(response, options.ChannelsHeader);
         var roles = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var role in (Header(response, _options.RolesHeader) ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var role in (Header(response, options.RolesHeader) ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             roles.Add(role);
         }
@@ -169,12 +158,12 @@ internal sealed class ForwardAuthenticator
     private string CacheKey(HttpRequest request)
     {
         var builder = new StringBuilder();
-        if (_options.ForwardCookies)
+        if (options.ForwardCookies)
         {
             builder.Append(request.Headers.Cookie.ToString());
         }
 
-        foreach (var header in _options.Headers)
+        foreach (var header in options.Headers)
         {
             builder.Append('\n').Append(request.Headers[header].ToString());
         }

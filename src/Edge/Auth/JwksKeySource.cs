@@ -7,38 +7,23 @@ namespace Edge.Auth;
 /// again early (at most every 30 s) when a token names a key id that is not known yet.
 /// A failed refresh keeps the last good keys.
 /// </summary>
-internal sealed partial class JwksKeySource
+internal sealed partial class JwksKeySource(string? file, string? url, TimeSpan refresh, HttpClient http, TimeProvider timeProvider, ILogger logger)
 {
     private static readonly TimeSpan MinimumRefetch = TimeSpan.FromSeconds(30);
 
-    private readonly string? _file;
-    private readonly Uri? _url;
-    private readonly TimeSpan _refresh;
-    private readonly HttpClient _http;
-    private readonly TimeProvider _timeProvider;
-    private readonly ILogger _logger;
+    private readonly Uri? _url = string.IsNullOrEmpty(url) ? null : new Uri(url);
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IReadOnlyList<SecurityKey> _keys = [];
     private long _loadedAt;
     private bool _loaded;
 
-    public JwksKeySource(string? file, string? url, TimeSpan refresh, HttpClient http, TimeProvider timeProvider, ILogger logger)
-    {
-        _file = file;
-        _url = string.IsNullOrEmpty(url) ? null : new Uri(url);
-        _refresh = refresh;
-        _http = http;
-        _timeProvider = timeProvider;
-        _logger = logger;
-    }
-
-    public string Source => _file ?? _url!.ToString();
+    public string Source => file ?? _url!.ToString();
 
     /// <summary>The current keys, loading them first when none are loaded or they are stale.</summary>
     public async ValueTask<IReadOnlyList<SecurityKey>> GetKeysAsync(bool unknownKeyId, CancellationToken cancellationToken)
     {
-        var age = _timeProvider.GetElapsedTime(Volatile.Read(ref _loadedAt));
-        if (_loaded && age < _refresh && !(unknownKeyId && age >= MinimumRefetch))
+        var age = timeProvider.GetElapsedTime(Volatile.Read(ref _loadedAt));
+        if (_loaded && age < refresh && !(unknownKeyId && age >= MinimumRefetch))
         {
             return _keys;
         }
@@ -46,8 +31,8 @@ internal sealed partial class JwksKeySource
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            age = _timeProvider.GetElapsedTime(_loadedAt);
-            if (_loaded && age < _refresh && !(unknownKeyId && age >= MinimumRefetch))
+            age = timeProvider.GetElapsedTime(_loadedAt);
+            if (_loaded && age < refresh && !(unknownKeyId && age >= MinimumRefetch))
             {
                 return _keys;
             }
@@ -55,29 +40,29 @@ internal sealed partial class JwksKeySource
             try
             {
                 string json;
-                if (_file is not null)
+                if (file is not null)
                 {
-                    json = await File.ReadAllTextAsync(_file, cancellationToken).ConfigureAwait(false);
+                    json = await File.ReadAllTextAsync(file, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                     timeout.CancelAfter(TimeSpan.FromSeconds(10));
-                    json = await _http.GetStringAsync(_url, timeout.Token).ConfigureAwait(false);
+                    json = await http.GetStringAsync(_url, timeout.Token).ConfigureAwait(false);
                 }
 
                 var set = new JsonWebKeySet(json);
                 _keys = [.. set.GetSigningKeys()];
                 _loaded = true;
-                Log.JwksLoaded(_logger, Source, _keys.Count);
+                Log.JwksLoaded(logger, Source, _keys.Count);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 // Keep the last good keys; try again after the minimum refetch interval.
-                Log.JwksFailed(_logger, Source, ex);
+                Log.JwksFailed(logger, Source, ex);
             }
 
-            Volatile.Write(ref _loadedAt, _timeProvider.GetTimestamp());
+            Volatile.Write(ref _loadedAt, timeProvider.GetTimestamp());
             return _keys;
         }
         finally

@@ -11,33 +11,18 @@ namespace Edge.Auth;
 /// identity and channel checks, and the connection limits, in that order. The result holds
 /// everything the open stream keeps (limit slot, rate-limit permit, expiry timer) until disposed.
 /// </summary>
-internal sealed partial class StreamAccess
+internal sealed partial class StreamAccess(StreamAuthenticator authenticator, ConnectionLimiter limits, EdgeRateLimiters rateLimiters, TimeProvider timeProvider, ILogger<StreamAccess> logger)
 {
-    private readonly StreamAuthenticator _authenticator;
-    private readonly ConnectionLimiter _limits;
-    private readonly EdgeRateLimiters _rateLimiters;
-    private readonly TimeProvider _timeProvider;
-    private readonly ILogger<StreamAccess> _logger;
-
-    public StreamAccess(StreamAuthenticator authenticator, ConnectionLimiter limits, EdgeRateLimiters rateLimiters, TimeProvider timeProvider, ILogger<StreamAccess> logger)
-    {
-        _authenticator = authenticator;
-        _limits = limits;
-        _rateLimiters = rateLimiters;
-        _timeProvider = timeProvider;
-        _logger = logger;
-    }
-
-    public int ReplacedRetryMilliseconds => _limits.Options.ReplacedRetryMilliseconds;
+    public int ReplacedRetryMilliseconds => limits.Options.ReplacedRetryMilliseconds;
 
     public async Task<StreamAccessGrant> AdmitAsync(HttpContext context, StreamDefinition stream)
     {
-        var grant = new StreamAccessGrant(_timeProvider);
+        var grant = new StreamAccessGrant(timeProvider);
         try
         {
             var policyName = stream.Options.RateLimitPolicy;
             RateLimitPolicyOptions? policy = null;
-            if (policyName is not null && _rateLimiters.TryGetPolicy(policyName, out policy) && policy.PartitionBy != RateLimitPartitionBy.User)
+            if (policyName is not null && rateLimiters.TryGetPolicy(policyName, out policy) && policy.PartitionBy != RateLimitPartitionBy.User)
             {
                 // Before authentication, so a flood never reaches the auth step.
                 if (TakePermit(context, stream, policyName, policy, null, grant) is { } limited)
@@ -47,20 +32,20 @@ internal sealed partial class StreamAccess
             }
 
             var auth = stream.Options.Auth;
-            var outcome = await _authenticator.AuthenticateAsync(context, "stream:" + stream.Name, auth, context.RequestAborted).ConfigureAwait(false);
+            var outcome = await authenticator.AuthenticateAsync(context, "stream:" + stream.Name, auth, context.RequestAborted).ConfigureAwait(false);
             if (!outcome.Succeeded)
             {
-                Log.AuthRefused(_logger, stream.Name, outcome.Status, outcome.Reason!, context.Connection.RemoteIpAddress?.ToString());
+                Log.AuthRefused(logger, stream.Name, outcome.Status, outcome.Reason!, context.Connection.RemoteIpAddress?.ToString());
                 return grant.Refuse(outcome.Status == StatusCodes.Status503ServiceUnavailable
                     ? StreamRefusal.Transient(outcome.Status, outcome.Reason!, outcome.Detail!, TimeSpan.FromSeconds(2))
                     : StreamRefusal.Permanent(outcome.Status, outcome.Reason!, outcome.Detail!, outcome.Status == StatusCodes.Status401Unauthorized ? outcome.WwwAuthenticate ?? "Bearer" : null));
             }
 
             var identity = outcome.Identity!;
-            var admission = StreamAdmissionResolver.Resolve(context, stream, identity, _authenticator.RoleMap("stream:" + stream.Name, auth), out var refusal);
+            var admission = StreamAdmissionResolver.Resolve(context, stream, identity, authenticator.RoleMap("stream:" + stream.Name, auth), out var refusal);
             if (admission is null)
             {
-                Log.ChannelRefused(_logger, stream.Name, refusal!.Status, refusal.Reason, identity.UserId);
+                Log.ChannelRefused(logger, stream.Name, refusal!.Status, refusal.Reason, identity.UserId);
                 return grant.Refuse(refusal);
             }
 
@@ -73,10 +58,10 @@ internal sealed partial class StreamAccess
             }
 
             var ip = context.Connection.RemoteIpAddress?.ToString();
-            var decision = _limits.TryAcquire(stream.Name, admission.UserId, ip, stream.Options.Limits.MaxConnectionsPerUser, stream.Options.Limits.AtLimit, out var lease);
+            var decision = limits.TryAcquire(stream.Name, admission.UserId, ip, stream.Options.Limits.MaxConnectionsPerUser, stream.Options.Limits.AtLimit, out var lease);
             if (decision != LimitDecision.Admitted)
             {
-                var retryAfter = TimeSpan.FromSeconds(Math.Max(1, _limits.Options.RetryAfterSeconds));
+                var retryAfter = TimeSpan.FromSeconds(Math.Max(1, limits.Options.RetryAfterSeconds));
                 var (status, reason, detail) = decision switch
                 {
                     LimitDecision.GlobalLimit => (StatusCodes.Status503ServiceUnavailable, "edge-at-capacity", "This edge instance holds as many streams as it may; try again later."),
@@ -84,7 +69,7 @@ internal sealed partial class StreamAccess
                     LimitDecision.UserStreamLimit => (StatusCodes.Status429TooManyRequests, "user-stream-connection-limit", "You have as many streams open on this stream as allowed; close one first."),
                     _ => (StatusCodes.Status429TooManyRequests, "user-connection-limit", "You have as many streams open as allowed; close one first."),
                 };
-                Log.LimitRefused(_logger, stream.Name, reason, admission.UserId, ip);
+                Log.LimitRefused(logger, stream.Name, reason, admission.UserId, ip);
                 return grant.Refuse(StreamRefusal.Transient(status, reason, detail, retryAfter));
             }
 
@@ -106,7 +91,7 @@ internal sealed partial class StreamAccess
             partition = "stream:" + stream.Name;
         }
 
-        var lease = _rateLimiters.Acquire(policyName, partition);
+        var lease = rateLimiters.Acquire(policyName, partition);
         if (lease is null)
         {
             return null;
@@ -120,7 +105,7 @@ internal sealed partial class StreamAccess
 
         var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
         lease.Dispose();
-        Log.RateLimited(_logger, stream.Name, policyName, context.Connection.RemoteIpAddress?.ToString());
+        Log.RateLimited(logger, stream.Name, policyName, context.Connection.RemoteIpAddress?.ToString());
         return StreamRefusal.Transient(StatusCodes.Status429TooManyRequests, "rate-limited", $"Too many connection attempts (policy '{policyName}'); try again later.", retryAfter);
     }
 

@@ -6,19 +6,13 @@ using Edge.Subscribing;
 namespace Edge.Auth;
 
 /// <summary>The answer of <see cref="StreamAccess"/>: a refusal, or an admission with what the open stream holds until it ends.</summary>
-internal sealed class StreamAccessGrant : IDisposable
+internal sealed class StreamAccessGrant(TimeProvider timeProvider) : IDisposable
 {
-    private readonly TimeProvider _timeProvider;
     private RateLimitLease? _permit;
     private ConnectionLease? _lease;
     private ITimer? _expiry;
     private EdgeIdentity? _identity;
     private bool _closeAtExpiry;
-
-    public StreamAccessGrant(TimeProvider timeProvider)
-    {
-        _timeProvider = timeProvider;
-    }
 
     public StreamRefusal? Refusal { get; private set; }
 
@@ -47,14 +41,14 @@ internal sealed class StreamAccessGrant : IDisposable
         _lease?.OnEvicted(static state => ((SseConnection)state).Close(CloseReason.Replaced), connection);
         if (_closeAtExpiry && _identity?.ExpiresAt is { } expires)
         {
-            var due = expires - _timeProvider.GetUtcNow();
+            var due = expires - timeProvider.GetUtcNow();
             if (due <= TimeSpan.Zero)
             {
                 connection.Close(CloseReason.TokenExpired);
             }
             else
             {
-                _expiry = _timeProvider.CreateTimer(static state => ((SseConnection)state!).Close(CloseReason.TokenExpired), connection, due, Timeout.InfiniteTimeSpan);
+                _expiry = timeProvider.CreateTimer(static state => ((SseConnection)state!).Close(CloseReason.TokenExpired), connection, due, Timeout.InfiniteTimeSpan);
             }
         }
     }

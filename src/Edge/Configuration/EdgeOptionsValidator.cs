@@ -7,15 +7,8 @@ using Microsoft.Extensions.Options;
 namespace Edge.Configuration;
 
 /// <summary>Checks the whole <c>Edge</c> section at start and reports every error at once, each naming its key.</summary>
-internal sealed partial class EdgeOptionsValidator : IValidateOptions<EdgeOptions>
+internal sealed partial class EdgeOptionsValidator(BrokerCatalog brokers) : IValidateOptions<EdgeOptions>
 {
-    private readonly BrokerCatalog _brokers;
-
-    public EdgeOptionsValidator(BrokerCatalog brokers)
-    {
-        _brokers = brokers;
-    }
-
     public ValidateOptionsResult Validate(string? name, EdgeOptions options)
     {
         var errors = new List<string>();
@@ -35,29 +28,18 @@ internal sealed partial class EdgeOptionsValidator : IValidateOptions<EdgeOption
             }
         }
 
-        if (!_brokers.TryFind(options.Broker.Type, out _))
+        if (!brokers.TryFind(options.Broker.Type, out _))
         {
-            errors.Add($"Edge:Broker:Type: '{options.Broker.Type}' is not a known broker; known types: {string.Join(", ", _brokers.Types)}.");
+            errors.Add($"Edge:Broker:Type: '{options.Broker.Type}' is not a known broker; known types: {string.Join(", ", brokers.Types)}.");
         }
 
         Http.ForwardedHeadersSetup.Validate(options.ForwardedHeaders, errors);
         ValidateReplay(options.Replay, errors);
         ValidatePublish(options.Publish, errors);
 
-        if (options.Shutdown.DrainTimeout < TimeSpan.Zero)
-        {
-            errors.Add("Edge:Shutdown:DrainTimeout must not be negative.");
-        }
-
-        if (options.Shutdown.RetryHintMilliseconds < 0)
-        {
-            errors.Add("Edge:Shutdown:RetryHintMilliseconds must not be negative.");
-        }
-
-        if (options.Proxy.ActivityTimeout <= TimeSpan.Zero)
-        {
-            errors.Add("Edge:Proxy:ActivityTimeout must be positive.");
-        }
+        OptionChecks.NotNegative(options.Shutdown.DrainTimeout, "Edge:Shutdown:DrainTimeout", errors);
+        OptionChecks.NotNegative(options.Shutdown.RetryHintMilliseconds, "Edge:Shutdown:RetryHintMilliseconds", errors);
+        OptionChecks.Positive(options.Proxy.ActivityTimeout, "Edge:Proxy:ActivityTimeout", errors);
 
         CheckPath(options.Health.LivePath, "Edge:Health:LivePath", errors);
         CheckPath(options.Health.ReadyPath, "Edge:Health:ReadyPath", errors);
@@ -101,10 +83,7 @@ internal sealed partial class EdgeOptionsValidator : IValidateOptions<EdgeOption
                 errors.Add($"{key}:RefusalStyle must be Status or Event.");
             }
 
-            if (stream.RefusalRetryMilliseconds < 1)
-            {
-                errors.Add($"{key}:RefusalRetryMilliseconds must be at least 1.");
-            }
+            OptionChecks.AtLeast(stream.RefusalRetryMilliseconds, 1, $"{key}:RefusalRetryMilliseconds", errors);
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
@@ -112,40 +91,13 @@ internal sealed partial class EdgeOptionsValidator : IValidateOptions<EdgeOption
 
     private static void ValidateReplay(ReplayOptions replay, List<string> errors)
     {
-        if (replay.MaxEvents < 1)
-        {
-            errors.Add("Edge:Replay:MaxEvents must be at least 1.");
-        }
-
-        if (replay.MaxBytes < 1)
-        {
-            errors.Add("Edge:Replay:MaxBytes must be at least 1.");
-        }
-
-        if (replay.MaxAge < TimeSpan.Zero)
-        {
-            errors.Add("Edge:Replay:MaxAge must not be negative (zero means no age limit).");
-        }
-
-        if (replay.CatchUpTimeout < TimeSpan.Zero)
-        {
-            errors.Add("Edge:Replay:CatchUpTimeout must not be negative.");
-        }
-
-        if (replay.BrokerReadConcurrency < 1)
-        {
-            errors.Add("Edge:Replay:BrokerReadConcurrency must be at least 1.");
-        }
-
-        if (replay.MaxEnvelopeBytes < 64)
-        {
-            errors.Add("Edge:Replay:MaxEnvelopeBytes must be at least 64.");
-        }
-
-        if (replay.DeduplicationIds < 0)
-        {
-            errors.Add("Edge:Replay:DeduplicationIds must not be negative (zero disables deduplication).");
-        }
+        OptionChecks.AtLeast(replay.MaxEvents, 1, "Edge:Replay:MaxEvents", errors);
+        OptionChecks.AtLeast(replay.MaxBytes, 1, "Edge:Replay:MaxBytes", errors);
+        OptionChecks.NotNegative(replay.MaxAge, "Edge:Replay:MaxAge", errors, "zero means no age limit");
+        OptionChecks.NotNegative(replay.CatchUpTimeout, "Edge:Replay:CatchUpTimeout", errors);
+        OptionChecks.AtLeast(replay.BrokerReadConcurrency, 1, "Edge:Replay:BrokerReadConcurrency", errors);
+        OptionChecks.AtLeast(replay.MaxEnvelopeBytes, 64, "Edge:Replay:MaxEnvelopeBytes", errors);
+        OptionChecks.NotNegative(replay.DeduplicationIds, "Edge:Replay:DeduplicationIds", errors, "zero disables deduplication");
     }
 
     private static void ValidatePublish(PublishOptions publish, List<string> errors)
@@ -178,20 +130,9 @@ internal sealed partial class EdgeOptionsValidator : IValidateOptions<EdgeOption
             }
         }
 
-        if (publish.MaxBodyBytes < 2)
-        {
-            errors.Add("Edge:Publish:MaxBodyBytes must be at least 2.");
-        }
-
-        if (publish.MaxEventsPerRequest < 1)
-        {
-            errors.Add("Edge:Publish:MaxEventsPerRequest must be at least 1.");
-        }
-
-        if (publish.RetryAfterSeconds < 0)
-        {
-            errors.Add("Edge:Publish:RetryAfterSeconds must not be negative.");
-        }
+        OptionChecks.AtLeast(publish.MaxBodyBytes, 2, "Edge:Publish:MaxBodyBytes", errors);
+        OptionChecks.AtLeast(publish.MaxEventsPerRequest, 1, "Edge:Publish:MaxEventsPerRequest", errors);
+        OptionChecks.NotNegative(publish.RetryAfterSeconds, "Edge:Publish:RetryAfterSeconds", errors);
     }
 
     private static void ValidateStream(string name, StreamOptions stream, Dictionary<string, string> reserved, List<string> errors)
@@ -246,25 +187,10 @@ internal sealed partial class EdgeOptionsValidator : IValidateOptions<EdgeOption
             }
         }
 
-        if (stream.MaxChannels < 1)
-        {
-            errors.Add($"{key}:MaxChannels must be at least 1.");
-        }
-
-        if (stream.QueueCapacity < 1)
-        {
-            errors.Add($"{key}:QueueCapacity must be at least 1.");
-        }
-
-        if (stream.Retry is < 0)
-        {
-            errors.Add($"{key}:Retry must not be negative.");
-        }
-
-        if (stream.Heartbeat.Interval < TimeSpan.Zero)
-        {
-            errors.Add($"{key}:Heartbeat:Interval must not be negative (zero disables heartbeats).");
-        }
+        OptionChecks.AtLeast(stream.MaxChannels, 1, $"{key}:MaxChannels", errors);
+        OptionChecks.AtLeast(stream.QueueCapacity, 1, $"{key}:QueueCapacity", errors);
+        OptionChecks.NotNegative(stream.Retry ?? 0, $"{key}:Retry", errors);
+        OptionChecks.NotNegative(stream.Heartbeat.Interval, $"{key}:Heartbeat:Interval", errors, "zero disables heartbeats");
 
         CheckSignal($"{key}:Hello", stream.Hello.Comment, stream.Hello.Event, errors);
         CheckSignal($"{key}:Heartbeat", stream.Heartbeat.Comment, stream.Heartbeat.Event, errors);

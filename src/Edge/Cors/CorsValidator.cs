@@ -1,4 +1,5 @@
 using Edge.Brokers.Envelopes;
+using Edge.Configuration;
 
 namespace Edge.Cors;
 
@@ -37,10 +38,7 @@ internal static class CorsValidator
             Check(policy.AllowedHeaders, $"{key}:AllowedHeaders", errors);
             Check(policy.ExposedHeaders, $"{key}:ExposedHeaders", errors);
             Check(policy.Methods, $"{key}:Methods", errors);
-            if (policy.PreflightMaxAge < TimeSpan.Zero)
-            {
-                errors.Add($"{key}:PreflightMaxAge must not be negative.");
-            }
+            OptionChecks.NotNegative(policy.PreflightMaxAge, $"{key}:PreflightMaxAge", errors);
         }
     }
 

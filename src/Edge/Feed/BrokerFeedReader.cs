@@ -9,29 +9,13 @@ namespace Edge.Feed;
 /// subscribes and hands every record to <see cref="FeedIngest"/>, resubscribing after a failure
 /// and reopening for a new epoch when the log lost its history (then it calls the history-lost action it was given: the hub closes every stream).
 /// </summary>
-internal sealed partial class BrokerFeedReader
+internal sealed partial class BrokerFeedReader(IEventBroker broker, PartitionLog log, FeedIngest ingest, Action historyLost, TimeProvider timeProvider, ILogger logger)
 {
     private static readonly TimeSpan FirstOpenRetry = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan FirstResubscribe = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan LongestRetry = TimeSpan.FromSeconds(10);
 
-    private readonly IEventBroker _broker;
-    private readonly PartitionLog _log;
-    private readonly FeedIngest _ingest;
-    private readonly Action _historyLost;
-    private readonly TimeProvider _timeProvider;
-    private readonly ILogger _logger;
     private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public BrokerFeedReader(IEventBroker broker, PartitionLog log, FeedIngest ingest, Action historyLost, TimeProvider timeProvider, ILogger logger)
-    {
-        _broker = broker;
-        _log = log;
-        _ingest = ingest;
-        _historyLost = historyLost;
-        _timeProvider = timeProvider;
-        _logger = logger;
-    }
 
     /// <summary>Completes when the log was first opened; cancelled when stopped before.</summary>
     public Task WhenOpen => _opened.Task;
@@ -45,9 +29,9 @@ internal sealed partial class BrokerFeedReader
         {
             try
             {
-                await foreach (var record in _broker.SubscribeAsync(cancellationToken).ConfigureAwait(false))
+                await foreach (var record in broker.SubscribeAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    _ingest.Ingest(record);
+                    ingest.Ingest(record);
                     delay = FirstResubscribe;
                 }
             }
@@ -59,20 +43,20 @@ internal sealed partial class BrokerFeedReader
             {
                 // Positions of the old epoch mean nothing now: take the new epoch and send every
                 // client back to reconnect, where its old cursor earns the gap signal.
-                Log.HistoryLost(_logger, _broker.Name, ex);
+                Log.HistoryLost(logger, broker.Name, ex);
                 await OpenAsync(cancellationToken).ConfigureAwait(false);
-                _historyLost();
+                historyLost();
             }
             catch (Exception ex)
             {
                 // Resubscribing is safe: records at or below each partition's position are dropped.
-                Log.FeedFailed(_logger, _broker.Name, delay.TotalMilliseconds, ex);
-                await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
+                Log.FeedFailed(logger, broker.Name, delay.TotalMilliseconds, ex);
+                await Task.Delay(delay, timeProvider, cancellationToken).ConfigureAwait(false);
                 delay = Longer(delay);
             }
         }
 
-        Log.HubStopped(_logger);
+        Log.HubStopped(logger);
     }
 
     private async Task OpenAsync(CancellationToken cancellationToken)
@@ -82,14 +66,14 @@ internal sealed partial class BrokerFeedReader
         {
             try
             {
-                var snapshot = await _broker.OpenAsync(cancellationToken).ConfigureAwait(false);
+                var snapshot = await broker.OpenAsync(cancellationToken).ConfigureAwait(false);
                 if (!EventCursor.IsValidEpoch(snapshot.Epoch))
                 {
-                    throw new InvalidOperationException($"The {_broker.Name} broker reported the invalid epoch '{snapshot.Epoch}'.");
+                    throw new InvalidOperationException($"The {broker.Name} broker reported the invalid epoch '{snapshot.Epoch}'.");
                 }
 
-                _log.Reset(snapshot);
-                Log.BrokerOpened(_logger, _broker.Name, snapshot.Epoch, snapshot.PartitionCount);
+                log.Reset(snapshot);
+                Log.BrokerOpened(logger, broker.Name, snapshot.Epoch, snapshot.PartitionCount);
                 _opened.TrySetResult();
                 return;
             }
@@ -100,8 +84,8 @@ internal sealed partial class BrokerFeedReader
             }
             catch (Exception ex)
             {
-                Log.BrokerOpenFailed(_logger, _broker.Name, delay.TotalMilliseconds, ex);
-                await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
+                Log.BrokerOpenFailed(logger, broker.Name, delay.TotalMilliseconds, ex);
+                await Task.Delay(delay, timeProvider, cancellationToken).ConfigureAwait(false);
                 delay = Longer(delay);
             }
         }

@@ -9,29 +9,15 @@ namespace Edge.Feed;
 /// once, keep in its partition's replay window and hand to the live connections' sink. Records from
 /// before the head (a look-back) only warm the window.
 /// </summary>
-internal sealed partial class FeedIngest
+internal sealed partial class FeedIngest(PartitionLog log, RecordPreparer preparer, ILiveEventSink live, EdgeMetrics metrics, ILogger logger)
 {
-    private readonly PartitionLog _log;
-    private readonly RecordPreparer _preparer;
-    private readonly ILiveEventSink _live;
-    private readonly EdgeMetrics _metrics;
-    private readonly ILogger _logger;
     private readonly ArrayBufferWriter<byte> _feedScratch = new(4096);
-
-    public FeedIngest(PartitionLog log, RecordPreparer preparer, ILiveEventSink live, EdgeMetrics metrics, ILogger logger)
-    {
-        _log = log;
-        _preparer = preparer;
-        _live = live;
-        _metrics = metrics;
-        _logger = logger;
-    }
 
     /// <summary>Takes one record from the feed: parse, drop duplicates, encode once, keep, dispatch.</summary>
     public void Ingest(BrokerRecord record)
     {
-        _metrics.RecordRead();
-        var state = _log.Get(record.Partition);
+        metrics.RecordRead();
+        var state = log.Get(record.Partition);
         if (record.Offset < Volatile.Read(ref state.NextOffset))
         {
             WarmUp(state, record);
@@ -46,18 +32,18 @@ internal sealed partial class FeedIngest
             state.Window.CoverFrom(start);
         }
 
-        var prepared = _preparer.TryPrepare(record, _feedScratch, deduplicate: true, out var malformed);
+        var prepared = preparer.TryPrepare(record, _feedScratch, deduplicate: true, out var malformed);
         if (prepared is null)
         {
             if (malformed is not null)
             {
-                _metrics.RecordMalformed();
-                Log.MalformedRecord(_logger, record.Partition, record.Offset, malformed);
+                metrics.RecordMalformed();
+                Log.MalformedRecord(logger, record.Partition, record.Offset, malformed);
             }
             else
             {
-                _metrics.RecordDuplicate();
-                Log.DuplicateRecord(_logger, record.Partition, record.Offset);
+                metrics.RecordDuplicate();
+                Log.DuplicateRecord(logger, record.Partition, record.Offset);
             }
 
             Interlocked.Exchange(ref state.NextOffset, record.Offset + 1);
@@ -71,7 +57,7 @@ internal sealed partial class FeedIngest
         // snapshot below, or its starting position already includes this event.
         Interlocked.Exchange(ref state.NextOffset, record.Offset + 1);
 
-        _live.Offer(prepared);
+        live.Offer(prepared);
     }
 
     /// <summary>
@@ -86,15 +72,15 @@ internal sealed partial class FeedIngest
         }
 
         state.WarmUpNext = record.Offset + 1;
-        var prepared = _preparer.TryPrepare(record, _feedScratch, deduplicate: true, out var malformed);
+        var prepared = preparer.TryPrepare(record, _feedScratch, deduplicate: true, out var malformed);
         if (prepared is not null)
         {
             state.Window.Append(prepared);
         }
         else if (malformed is not null)
         {
-            _metrics.RecordMalformed();
-            Log.MalformedRecord(_logger, record.Partition, record.Offset, malformed);
+            metrics.RecordMalformed();
+            Log.MalformedRecord(logger, record.Partition, record.Offset, malformed);
         }
 
         if (state.WarmUpNext >= Volatile.Read(ref state.NextOffset) && state.WarmUpStart is { } start)

@@ -4,23 +4,15 @@ namespace Edge.Feed;
 /// Remembers the most recent message ids (bounded), so a message stored twice by a publisher
 /// that retried after a lost confirm reaches clients once. Used by the feed's single reader.
 /// </summary>
-internal sealed class MessageIdDeduplicator
+internal sealed class MessageIdDeduplicator(int capacity)
 {
-    private readonly int _capacity;
-    private readonly HashSet<string> _seen;
-    private readonly Queue<string> _order;
-
-    public MessageIdDeduplicator(int capacity)
-    {
-        _capacity = capacity;
-        _seen = new HashSet<string>(Math.Min(capacity, 1024), StringComparer.Ordinal);
-        _order = new Queue<string>(Math.Min(capacity, 1024));
-    }
+    private readonly HashSet<string> _seen = new HashSet<string>(Math.Min(capacity, 1024), StringComparer.Ordinal);
+    private readonly Queue<string> _order = new Queue<string>(Math.Min(capacity, 1024));
 
     /// <summary>True the first time an id is seen (within the capacity), false for a repeat.</summary>
     public bool FirstTime(string messageId)
     {
-        if (_capacity == 0)
+        if (capacity == 0)
         {
             return true;
         }
@@ -31,7 +23,7 @@ internal sealed class MessageIdDeduplicator
         }
 
         _order.Enqueue(messageId);
-        if (_order.Count > _capacity)
+        if (_order.Count > capacity)
         {
             _seen.Remove(_order.Dequeue());
         }

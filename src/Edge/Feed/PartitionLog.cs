@@ -9,20 +9,12 @@ namespace Edge.Feed;
 /// partition, grown when the feed meets a partition added after open. Readers never lock; only
 /// growth does.
 /// </summary>
-internal sealed class PartitionLog
+internal sealed class PartitionLog(ReplayOptions replay, TimeProvider timeProvider)
 {
-    private readonly ReplayOptions _replay;
-    private readonly TimeProvider _timeProvider;
     private readonly object _growGate = new();
     private volatile PartitionState[] _partitions = [];
     private string _epoch = string.Empty;
     private byte[] _epochAscii = [];
-
-    public PartitionLog(ReplayOptions replay, TimeProvider timeProvider)
-    {
-        _replay = replay;
-        _timeProvider = timeProvider;
-    }
 
     /// <summary>The epoch of the last open; empty before the first.</summary>
     public string Epoch => _epoch;
@@ -44,7 +36,7 @@ internal sealed class PartitionLog
         {
             var head = snapshot.NextOffsets[i];
             var feedStart = snapshot.FeedStartOffsets is { } starts && i < starts.Count ? Math.Min(starts[i], head) : head;
-            partitions[i] = new PartitionState(head, new ReplayWindow(_replay, _timeProvider, head)) { WarmUpNext = feedStart, WarmUpStart = feedStart < head ? feedStart : null };
+            partitions[i] = new PartitionState(head, new ReplayWindow(replay, timeProvider, head)) { WarmUpNext = feedStart, WarmUpStart = feedStart < head ? feedStart : null };
         }
 
         _epoch = snapshot.Epoch;
@@ -76,7 +68,7 @@ internal sealed class PartitionLog
                 partitions.CopyTo(larger, 0);
                 for (var i = partitions.Length; i < larger.Length; i++)
                 {
-                    larger[i] = new PartitionState(0, new ReplayWindow(_replay, _timeProvider, 0));
+                    larger[i] = new PartitionState(0, new ReplayWindow(replay, timeProvider, 0));
                 }
 
                 _partitions = larger;

@@ -10,18 +10,9 @@ namespace Edge.Feed;
 /// Turns a broker record into a <see cref="PreparedEvent"/>: checks its size, parses its envelope,
 /// drops a repeated message id (feed only) and encodes it once under the log's epoch.
 /// </summary>
-internal sealed class RecordPreparer
+internal sealed class RecordPreparer(ReplayOptions replay, PartitionLog log)
 {
-    private readonly ReplayOptions _replay;
-    private readonly PartitionLog _log;
-    private readonly MessageIdDeduplicator _deduplicator;
-
-    public RecordPreparer(ReplayOptions replay, PartitionLog log)
-    {
-        _replay = replay;
-        _log = log;
-        _deduplicator = new MessageIdDeduplicator(replay.DeduplicationIds);
-    }
+    private readonly MessageIdDeduplicator _deduplicator = new MessageIdDeduplicator(replay.DeduplicationIds);
 
     /// <summary>
     /// The encoded event, or null: with <paramref name="malformed"/> set when the record cannot be
@@ -31,9 +22,9 @@ internal sealed class RecordPreparer
     public PreparedEvent? TryPrepare(BrokerRecord record, ArrayBufferWriter<byte> scratch, bool deduplicate, out string? malformed)
     {
         malformed = null;
-        if (record.Body.Length > _replay.MaxEnvelopeBytes)
+        if (record.Body.Length > replay.MaxEnvelopeBytes)
         {
-            malformed = $"the body is {record.Body.Length} bytes, over Edge:Replay:MaxEnvelopeBytes ({_replay.MaxEnvelopeBytes})";
+            malformed = $"the body is {record.Body.Length} bytes, over Edge:Replay:MaxEnvelopeBytes ({replay.MaxEnvelopeBytes})";
             return null;
         }
 
@@ -49,6 +40,6 @@ internal sealed class RecordPreparer
             return null;
         }
 
-        return SseFrameEncoder.Encode(envelope, _log.Epoch, record, scratch);
+        return SseFrameEncoder.Encode(envelope, log.Epoch, record, scratch);
     }
 }

@@ -7,30 +7,20 @@ namespace Edge.Feed;
 /// The recent events of one partition, bounded by count, bytes and age, from which resuming
 /// clients are served without asking the broker. One writer (the hub's feed), many readers.
 /// </summary>
-internal sealed class ReplayWindow
+internal sealed class ReplayWindow(ReplayOptions options, TimeProvider timeProvider, long firstCovered)
 {
     private readonly object _gate = new();
-    private readonly int _maxEvents;
-    private readonly long _maxBytes;
-    private readonly long _maxAgeTicks;
-    private readonly TimeProvider _timeProvider;
-    private PreparedEvent[] _ring;
+    private readonly int _maxEvents = options.MaxEvents;
+    private readonly long _maxBytes = options.MaxBytes;
+    private readonly long _maxAgeTicks = options.MaxAge.Ticks;
+    private PreparedEvent[] _ring = new PreparedEvent[Math.Min(options.MaxEvents, 64)];
     private int _head;
     private int _count;
     private long _bytes;
-    private long _firstCovered;
+    private long _firstCovered = firstCovered;
     private long _evictedThrough = long.MinValue;
 
     /// <param name="firstCovered">The offset from which every later event will be in the window.</param>
-    public ReplayWindow(ReplayOptions options, TimeProvider timeProvider, long firstCovered)
-    {
-        _maxEvents = options.MaxEvents;
-        _maxBytes = options.MaxBytes;
-        _maxAgeTicks = options.MaxAge.Ticks;
-        _timeProvider = timeProvider;
-        _ring = new PreparedEvent[Math.Min(options.MaxEvents, 64)];
-        _firstCovered = firstCovered;
-    }
 
     public int Count
     {
@@ -147,7 +137,7 @@ internal sealed class ReplayWindow
             return;
         }
 
-        var oldest = _timeProvider.GetUtcNow().UtcTicks - _maxAgeTicks;
+        var oldest = timeProvider.GetUtcNow().UtcTicks - _maxAgeTicks;
         while (_count > 0 && _ring[_head].Timestamp < oldest)
         {
             EvictOldest();

@@ -2,15 +2,9 @@ using Edge.Brokers.Registration;
 
 namespace Edge.Hosting;
 
-internal sealed class EdgeBuilder : IEdgeBuilder
+internal sealed class EdgeBuilder(IServiceCollection services, IConfiguration configuration) : IEdgeBuilder
 {
-    public EdgeBuilder(IServiceCollection services, IConfiguration configuration)
-    {
-        Services = services;
-        Configuration = configuration;
-    }
+    public IServiceCollection Services { get; } = services;
 
-    public IServiceCollection Services { get; }
-
-    public IConfiguration Configuration { get; }
+    public IConfiguration Configuration { get; } = configuration;
 }

@@ -6,20 +6,13 @@ using Microsoft.Extensions.Options;
 namespace Edge.Http;
 
 /// <summary>Turns <c>Edge:ForwardedHeaders</c> into ASP.NET Core's <see cref="ForwardedHeadersOptions"/>, and checks it at start.</summary>
-internal sealed class ForwardedHeadersSetup : IConfigureOptions<ForwardedHeadersOptions>
+internal sealed class ForwardedHeadersSetup(IOptions<EdgeOptions> edge) : IConfigureOptions<ForwardedHeadersOptions>
 {
     private const string Key = "Edge:ForwardedHeaders";
 
-    private readonly IOptions<EdgeOptions> _edge;
-
-    public ForwardedHeadersSetup(IOptions<EdgeOptions> edge)
-    {
-        _edge = edge;
-    }
-
     public void Configure(ForwardedHeadersOptions options)
     {
-        var settings = _edge.Value.ForwardedHeaders;
+        var settings = edge.Value.ForwardedHeaders;
         if (!settings.Enabled)
         {
             return;

@@ -12,28 +12,14 @@ namespace Edge.Hub;
 /// Every open connection of this instance, by id, and the channel index dispatch reads. A new
 /// connection starts at the live head of each partition its channels live on.
 /// </summary>
-internal sealed class ConnectionRegistry
+internal sealed class ConnectionRegistry(IEventBroker broker, PartitionLog log, ChannelIndex index, EdgeMetrics metrics, TimeProvider timeProvider)
 {
-    private readonly IEventBroker _broker;
-    private readonly PartitionLog _log;
-    private readonly ChannelIndex _index;
-    private readonly EdgeMetrics _metrics;
-    private readonly TimeProvider _timeProvider;
     private readonly ConcurrentDictionary<long, SseConnection> _connections = new();
     private long _nextConnectionId;
 
-    public ConnectionRegistry(IEventBroker broker, PartitionLog log, ChannelIndex index, EdgeMetrics metrics, TimeProvider timeProvider)
-    {
-        _broker = broker;
-        _log = log;
-        _index = index;
-        _metrics = metrics;
-        _timeProvider = timeProvider;
-    }
-
     public int Count => _connections.Count;
 
-    public int ChannelCount => _index.ChannelCount;
+    public int ChannelCount => index.ChannelCount;
 
     /// <summary>
     /// Registers a new connection on its channels and sets its starting position to the live
@@ -49,14 +35,14 @@ internal sealed class ConnectionRegistry
             sessionId,
             channels,
             PartitionsOf(channels),
-            _log.EpochAscii,
+            log.EpochAscii,
             transport,
-            _timeProvider);
+            timeProvider);
 
         _connections[connection.Id] = connection;
         foreach (var channel in connection.AllChannels)
         {
-            _index.Add(channel, connection);
+            index.Add(channel, connection);
         }
 
         // Pairs with the fence of FeedIngest.Ingest: the index entry is visible before the
@@ -64,10 +50,10 @@ internal sealed class ConnectionRegistry
         Interlocked.MemoryBarrier();
         for (var i = 0; i < connection.Partitions.Length; i++)
         {
-            connection.Offsets[i] = Volatile.Read(ref _log.Get(connection.Partitions[i]).NextOffset);
+            connection.Offsets[i] = Volatile.Read(ref log.Get(connection.Partitions[i]).NextOffset);
         }
 
-        _metrics.ConnectionOpened();
+        metrics.ConnectionOpened();
         return connection;
     }
 
@@ -76,12 +62,12 @@ internal sealed class ConnectionRegistry
     {
         foreach (var channel in connection.AllChannels)
         {
-            _index.Remove(channel, connection);
+            index.Remove(channel, connection);
         }
 
         if (_connections.TryRemove(connection.Id, out _))
         {
-            _metrics.ConnectionClosed();
+            metrics.ConnectionClosed();
         }
     }
 
@@ -104,7 +90,7 @@ internal sealed class ConnectionRegistry
         var count = 0;
         foreach (var channel in channels)
         {
-            var partition = _broker.GetPartition(channel);
+            var partition = broker.GetPartition(channel);
             var at = Array.BinarySearch(partitions, 0, count, partition);
             if (at < 0)
             {

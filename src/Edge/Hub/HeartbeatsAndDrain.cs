@@ -8,28 +8,18 @@ namespace Edge.Hub;
 /// interval, and, at shutdown, the drain that closes them all with a retry hint and every
 /// connection that arrives afterwards.
 /// </summary>
-internal sealed partial class HeartbeatsAndDrain
+internal sealed partial class HeartbeatsAndDrain(ConnectionRegistry connections, TimeProvider timeProvider, ILogger logger)
 {
-    private readonly ConnectionRegistry _connections;
-    private readonly TimeProvider _timeProvider;
-    private readonly ILogger _logger;
     private volatile bool _draining;
-
-    public HeartbeatsAndDrain(ConnectionRegistry connections, TimeProvider timeProvider, ILogger logger)
-    {
-        _connections = connections;
-        _timeProvider = timeProvider;
-        _logger = logger;
-    }
 
     public bool IsDraining => _draining;
 
     /// <summary>Sends a heartbeat to every connection that has been silent for its stream's interval.</summary>
     public void SendHeartbeats()
     {
-        var now = _timeProvider.GetTimestamp();
-        var frequency = _timeProvider.TimestampFrequency;
-        foreach (var (_, connection) in _connections)
+        var now = timeProvider.GetTimestamp();
+        var frequency = timeProvider.TimestampFrequency;
+        foreach (var (_, connection) in connections)
         {
             var interval = connection.Stream.HeartbeatInterval;
             if (interval > TimeSpan.Zero)
@@ -43,8 +33,8 @@ internal sealed partial class HeartbeatsAndDrain
     public void BeginDrain()
     {
         _draining = true;
-        Log.Draining(_logger, _connections.Count);
-        _connections.CloseAll(CloseReason.Shutdown);
+        Log.Draining(logger, connections.Count);
+        connections.CloseAll(CloseReason.Shutdown);
     }
 
     /// <summary>Closes a connection registered while draining (it raced <see cref="BeginDrain"/> or came after it).</summary>

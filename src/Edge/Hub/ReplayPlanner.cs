@@ -14,29 +14,12 @@ namespace Edge.Hub;
 /// back from the broker (a bounded number of reads at once), waiting briefly for this instance to
 /// catch up with a cursor from one that read further; what cannot be recovered is a gap.
 /// </summary>
-internal sealed partial class ReplayPlanner
+internal sealed partial class ReplayPlanner(IEventBroker broker, PartitionLog log, RecordPreparer preparer, ReplayOptions replay, TimeProvider timeProvider, ILogger logger)
 {
     /// <summary>How often a catch-up looks at the partition's position again.</summary>
     private static readonly TimeSpan CatchUpPoll = TimeSpan.FromMilliseconds(20);
 
-    private readonly IEventBroker _broker;
-    private readonly PartitionLog _log;
-    private readonly RecordPreparer _preparer;
-    private readonly ReplayOptions _replay;
-    private readonly TimeProvider _timeProvider;
-    private readonly ILogger _logger;
-    private readonly SemaphoreSlim _brokerReads;
-
-    public ReplayPlanner(IEventBroker broker, PartitionLog log, RecordPreparer preparer, ReplayOptions replay, TimeProvider timeProvider, ILogger logger)
-    {
-        _broker = broker;
-        _log = log;
-        _preparer = preparer;
-        _replay = replay;
-        _timeProvider = timeProvider;
-        _logger = logger;
-        _brokerReads = new SemaphoreSlim(replay.BrokerReadConcurrency);
-    }
+    private readonly SemaphoreSlim _brokerReads = new SemaphoreSlim(replay.BrokerReadConcurrency);
 
     /// <summary>
     /// Works out what a resuming connection missed, from memory first and then from the
@@ -51,7 +34,7 @@ internal sealed partial class ReplayPlanner
             return new ReplayPlan([], "malformed-cursor");
         }
 
-        if (!string.Equals(cursor.Epoch, _log.Epoch, StringComparison.Ordinal))
+        if (!string.Equals(cursor.Epoch, log.Epoch, StringComparison.Ordinal))
         {
             return new ReplayPlan([], "epoch-changed");
         }
@@ -71,7 +54,7 @@ internal sealed partial class ReplayPlanner
             {
                 // Another instance read further than this one: wait for this one to catch up;
                 // what it then reads below the cursor is dropped as already delivered.
-                if (await CatchUpAsync(_log.Get(partition), from, cancellationToken).ConfigureAwait(false))
+                if (await CatchUpAsync(log.Get(partition), from, cancellationToken).ConfigureAwait(false))
                 {
                     connection.Offsets[i] = from;
                 }
@@ -88,14 +71,14 @@ internal sealed partial class ReplayPlanner
                 continue;
             }
 
-            var state = _log.Get(partition);
+            var state = log.Get(partition);
             if (state.Window.TryCollect(from, to, connection.Wants, events))
             {
                 connection.Offsets[i] = from;
                 continue;
             }
 
-            if (!_replay.ReadFromBroker)
+            if (!replay.ReadFromBroker)
             {
                 gap ??= "cursor-expired";
                 continue;
@@ -116,15 +99,15 @@ internal sealed partial class ReplayPlanner
 
     private async Task<bool> CatchUpAsync(PartitionState state, long offset, CancellationToken cancellationToken)
     {
-        var deadline = _timeProvider.GetUtcNow() + _replay.CatchUpTimeout;
+        var deadline = timeProvider.GetUtcNow() + replay.CatchUpTimeout;
         while (Volatile.Read(ref state.NextOffset) < offset)
         {
-            if (_timeProvider.GetUtcNow() >= deadline)
+            if (timeProvider.GetUtcNow() >= deadline)
             {
                 return false;
             }
 
-            await Task.Delay(CatchUpPoll, _timeProvider, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(CatchUpPoll, timeProvider, cancellationToken).ConfigureAwait(false);
         }
 
         return true;
@@ -135,7 +118,7 @@ internal sealed partial class ReplayPlanner
         await _brokerReads.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var earliest = await _broker.GetEarliestOffsetAsync(partition, cancellationToken).ConfigureAwait(false);
+            var earliest = await broker.GetEarliestOffsetAsync(partition, cancellationToken).ConfigureAwait(false);
             if (from < earliest)
             {
                 return false;
@@ -143,9 +126,9 @@ internal sealed partial class ReplayPlanner
 
             var scratch = new ArrayBufferWriter<byte>(1024);
             var seen = new HashSet<string>(StringComparer.Ordinal);
-            await foreach (var record in _broker.ReadAsync(partition, from, to, cancellationToken).ConfigureAwait(false))
+            await foreach (var record in broker.ReadAsync(partition, from, to, cancellationToken).ConfigureAwait(false))
             {
-                var prepared = _preparer.TryPrepare(record, scratch, deduplicate: false, out _);
+                var prepared = preparer.TryPrepare(record, scratch, deduplicate: false, out _);
                 if (prepared is null || (prepared.MessageId is { } messageId && !seen.Add(messageId)))
                 {
                     continue;
@@ -161,7 +144,7 @@ internal sealed partial class ReplayPlanner
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            Log.ReadBackFailed(_logger, _broker.Name, partition, from, ex);
+            Log.ReadBackFailed(logger, broker.Name, partition, from, ex);
             throw new BrokerUnavailableException("The broker could not serve the read-back of missed events.", ex);
         }
         finally

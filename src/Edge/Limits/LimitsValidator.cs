@@ -1,3 +1,5 @@
+using Edge.Configuration;
+
 namespace Edge.Limits;
 
 /// <summary>Checks connection limits, naming each key.</summary>
@@ -5,38 +7,16 @@ internal static class LimitsValidator
 {
     public static void Validate(ConnectionLimitOptions limits, List<string> errors)
     {
-        if (limits.MaxConnections < 0)
-        {
-            errors.Add("Edge:Limits:MaxConnections must not be negative (zero means no limit).");
-        }
-
-        if (limits.MaxConnectionsPerUser < 0)
-        {
-            errors.Add("Edge:Limits:MaxConnectionsPerUser must not be negative (zero means no limit).");
-        }
-
-        if (limits.MaxConnectionsPerIp < 0)
-        {
-            errors.Add("Edge:Limits:MaxConnectionsPerIp must not be negative (zero means no limit).");
-        }
-
-        if (limits.RetryAfterSeconds < 1)
-        {
-            errors.Add("Edge:Limits:RetryAfterSeconds must be at least 1.");
-        }
-
-        if (limits.ReplacedRetryMilliseconds < 0)
-        {
-            errors.Add("Edge:Limits:ReplacedRetryMilliseconds must not be negative.");
-        }
+        OptionChecks.NotNegative(limits.MaxConnections, "Edge:Limits:MaxConnections", errors, "zero means no limit");
+        OptionChecks.NotNegative(limits.MaxConnectionsPerUser, "Edge:Limits:MaxConnectionsPerUser", errors, "zero means no limit");
+        OptionChecks.NotNegative(limits.MaxConnectionsPerIp, "Edge:Limits:MaxConnectionsPerIp", errors, "zero means no limit");
+        OptionChecks.AtLeast(limits.RetryAfterSeconds, 1, "Edge:Limits:RetryAfterSeconds", errors);
+        OptionChecks.NotNegative(limits.ReplacedRetryMilliseconds, "Edge:Limits:ReplacedRetryMilliseconds", errors);
     }
 
     public static void ValidateStream(string key, StreamLimitOptions limits, List<string> errors)
     {
-        if (limits.MaxConnectionsPerUser < 0)
-        {
-            errors.Add($"{key}:Limits:MaxConnectionsPerUser must not be negative (zero means no limit).");
-        }
+        OptionChecks.NotNegative(limits.MaxConnectionsPerUser, $"{key}:Limits:MaxConnectionsPerUser", errors, "zero means no limit");
 
         if (!Enum.IsDefined(limits.AtLimit))
         {

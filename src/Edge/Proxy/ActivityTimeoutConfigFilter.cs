@@ -10,15 +10,8 @@ namespace Edge.Proxy;
 /// (<c>Edge:Proxy:ActivityTimeout</c>), so a quiet upstream stream is not cut after YARP's 100 s.
 /// A cluster's own value always wins.
 /// </summary>
-internal sealed class ActivityTimeoutConfigFilter : IProxyConfigFilter
+internal sealed class ActivityTimeoutConfigFilter(IOptionsMonitor<EdgeOptions> options) : IProxyConfigFilter
 {
-    private readonly IOptionsMonitor<EdgeOptions> _options;
-
-    public ActivityTimeoutConfigFilter(IOptionsMonitor<EdgeOptions> options)
-    {
-        _options = options;
-    }
-
     public ValueTask<ClusterConfig> ConfigureClusterAsync(ClusterConfig cluster, CancellationToken cancel)
     {
         if (cluster.HttpRequest?.ActivityTimeout is not null)
@@ -27,7 +20,7 @@ internal sealed class ActivityTimeoutConfigFilter : IProxyConfigFilter
         }
 
         var request = cluster.HttpRequest ?? new ForwarderRequestConfig();
-        return ValueTask.FromResult(cluster with { HttpRequest = request with { ActivityTimeout = _options.CurrentValue.Proxy.ActivityTimeout } });
+        return ValueTask.FromResult(cluster with { HttpRequest = request with { ActivityTimeout = options.CurrentValue.Proxy.ActivityTimeout } });
     }
 
     public ValueTask<RouteConfig> ConfigureRouteAsync(RouteConfig route, ClusterConfig? cluster, CancellationToken cancel) =>

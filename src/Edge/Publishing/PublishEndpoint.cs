@@ -16,25 +16,10 @@ namespace Edge.Publishing;
 /// <c>POST /_edge/publish</c>: one envelope or an array, validated whole before anything is
 /// published, answered <c>202 {"ids": [...]}</c> only after the broker accepted every event.
 /// </summary>
-internal sealed partial class PublishEndpoint
+internal sealed partial class PublishEndpoint(IEventBroker broker, EdgeMetrics metrics, IOptions<EdgeOptions> options, Auth.StreamAuthenticator authenticator, ILogger<PublishEndpoint> logger)
 {
-    private readonly IEventBroker _broker;
-    private readonly EdgeMetrics _metrics;
-    private readonly PublishOptions _options;
-    private readonly byte[][] _keys;
-    private readonly ILogger<PublishEndpoint> _logger;
-
-    private readonly Auth.StreamAuthenticator _authenticator;
-
-    public PublishEndpoint(IEventBroker broker, EdgeMetrics metrics, IOptions<EdgeOptions> options, Auth.StreamAuthenticator authenticator, ILogger<PublishEndpoint> logger)
-    {
-        _authenticator = authenticator;
-        _broker = broker;
-        _metrics = metrics;
-        _options = options.Value.Publish;
-        _keys = _options.ApiKeys.Select(Encoding.UTF8.GetBytes).ToArray();
-        _logger = logger;
-    }
+    private readonly PublishOptions _options = options.Value.Publish;
+    private readonly byte[][] _keys = options.Value.Publish.ApiKeys.Select(Encoding.UTF8.GetBytes).ToArray();
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -47,7 +32,7 @@ internal sealed partial class PublishEndpoint
 
         if (!await IsAuthorizedAsync(context).ConfigureAwait(false))
         {
-            Log.Unauthorized(_logger, context.Connection.RemoteIpAddress?.ToString());
+            Log.Unauthorized(logger, context.Connection.RemoteIpAddress?.ToString());
             context.Response.Headers.WWWAuthenticate = "Bearer";
             await RejectAsync(context, StatusCodes.Status401Unauthorized, "Unauthorized", "A valid publish key (or, when configured, a token with the publisher role) is required in 'Authorization: Bearer' or 'X-Edge-Key'.").ConfigureAwait(false);
             return;
@@ -101,17 +86,17 @@ internal sealed partial class PublishEndpoint
 
         try
         {
-            await _broker.PublishAsync(messages, context.RequestAborted).ConfigureAwait(false);
+            await broker.PublishAsync(messages, context.RequestAborted).ConfigureAwait(false);
         }
         catch (BrokerUnavailableException ex)
         {
-            Log.BrokerUnavailable(_logger, _broker.Name, messages.Length, ex);
+            Log.BrokerUnavailable(logger, broker.Name, messages.Length, ex);
             await RejectAsync(context, StatusCodes.Status503ServiceUnavailable, "Broker unavailable", "The broker did not confirm the events; nothing is known to be published. Retry later with the same ids.", retryAfter: ex.RetryAfter ?? TimeSpan.FromSeconds(_options.RetryAfterSeconds)).ConfigureAwait(false);
             return;
         }
 
-        _metrics.Published(messages.Length);
-        Log.Published(_logger, messages.Length, _broker.Name);
+        metrics.Published(messages.Length);
+        Log.Published(logger, messages.Length, broker.Name);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         context.Response.ContentType = "application/json";
         using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
@@ -214,7 +199,7 @@ internal sealed partial class PublishEndpoint
         }
 
         // Not a key: a JWT carrying the publisher role may publish too.
-        var outcome = await _authenticator.AuthenticateJwtAsync("publish", _options.Jwt, presented, context.RequestAborted).ConfigureAwait(false);
+        var outcome = await authenticator.AuthenticateJwtAsync("publish", _options.Jwt, presented, context.RequestAborted).ConfigureAwait(false);
         return outcome.Succeeded && outcome.Identity!.Roles.Contains(_options.JwtRole);
     }
 
@@ -246,10 +231,10 @@ internal sealed partial class PublishEndpoint
 
     private Task RejectAsync(HttpContext context, int status, string title, string detail, IDictionary<string, string[]>? errors = null, TimeSpan? retryAfter = null)
     {
-        _metrics.PublishRejectedOnce();
+        metrics.PublishRejectedOnce();
         if (status == StatusCodes.Status400BadRequest)
         {
-            Log.Rejected(_logger, detail);
+            Log.Rejected(logger, detail);
         }
 
         return ProblemResponses.WriteAsync(context, status, title, detail, errors, retryAfter);

@@ -1,3 +1,5 @@
+using Edge.Configuration;
+
 namespace Edge.RateLimiting;
 
 /// <summary>Checks rate-limit policies, naming each key.</summary>
@@ -13,53 +15,26 @@ internal static class RateLimitingValidator
                 errors.Add($"{key}:Kind must be FixedWindow, SlidingWindow, TokenBucket or Concurrency.");
             }
 
-            if (policy.QueueLimit < 0)
-            {
-                errors.Add($"{key}:QueueLimit must not be negative.");
-            }
+            OptionChecks.NotNegative(policy.QueueLimit, $"{key}:QueueLimit", errors);
 
             switch (policy.Kind)
             {
                 case RateLimitKind.FixedWindow or RateLimitKind.SlidingWindow:
-                    if (policy.PermitLimit < 1)
+                    OptionChecks.AtLeast(policy.PermitLimit, 1, $"{key}:PermitLimit", errors);
+                    OptionChecks.Positive(policy.Window, $"{key}:Window", errors);
+                    if (policy.Kind == RateLimitKind.SlidingWindow)
                     {
-                        errors.Add($"{key}:PermitLimit must be at least 1.");
-                    }
-
-                    if (policy.Window <= TimeSpan.Zero)
-                    {
-                        errors.Add($"{key}:Window must be positive.");
-                    }
-
-                    if (policy.Kind == RateLimitKind.SlidingWindow && policy.SegmentsPerWindow < 1)
-                    {
-                        errors.Add($"{key}:SegmentsPerWindow must be at least 1.");
+                        OptionChecks.AtLeast(policy.SegmentsPerWindow, 1, $"{key}:SegmentsPerWindow", errors);
                     }
 
                     break;
                 case RateLimitKind.TokenBucket:
-                    if (policy.TokenLimit < 1)
-                    {
-                        errors.Add($"{key}:TokenLimit must be at least 1.");
-                    }
-
-                    if (policy.TokensPerPeriod < 1)
-                    {
-                        errors.Add($"{key}:TokensPerPeriod must be at least 1.");
-                    }
-
-                    if (policy.ReplenishmentPeriod <= TimeSpan.Zero)
-                    {
-                        errors.Add($"{key}:ReplenishmentPeriod must be positive.");
-                    }
-
+                    OptionChecks.AtLeast(policy.TokenLimit, 1, $"{key}:TokenLimit", errors);
+                    OptionChecks.AtLeast(policy.TokensPerPeriod, 1, $"{key}:TokensPerPeriod", errors);
+                    OptionChecks.Positive(policy.ReplenishmentPeriod, $"{key}:ReplenishmentPeriod", errors);
                     break;
                 case RateLimitKind.Concurrency:
-                    if (policy.PermitLimit < 1)
-                    {
-                        errors.Add($"{key}:PermitLimit must be at least 1.");
-                    }
-
+                    OptionChecks.AtLeast(policy.PermitLimit, 1, $"{key}:PermitLimit", errors);
                     break;
             }
         }

@@ -43,16 +43,9 @@ internal sealed partial class StreamDefinition
     public IReadOnlyList<ChannelTemplate> ChannelTemplates { get; }
 
     /// <summary>A default channel, possibly naming route values: <c>chat.{room}</c>.</summary>
-    internal sealed partial class ChannelTemplate
+    internal sealed partial class ChannelTemplate(string template)
     {
-        private readonly string _template;
-        private readonly string[] _parameters;
-
-        public ChannelTemplate(string template)
-        {
-            _template = template;
-            _parameters = PlaceholderRegex().Matches(template).Select(m => m.Groups[1].Value).ToArray();
-        }
+        private readonly string[] _parameters = PlaceholderRegex().Matches(template).Select(m => m.Groups[1].Value).ToArray();
 
         /// <summary>Whether the channel depends on the request's path (and so must be authorized).</summary>
         public bool IsParameterized => _parameters.Length > 0;
@@ -61,10 +54,10 @@ internal sealed partial class StreamDefinition
         {
             if (_parameters.Length == 0)
             {
-                return _template;
+                return template;
             }
 
-            return PlaceholderRegex().Replace(_template, m => Convert.ToString(routeValues[m.Groups[1].Value], System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty);
+            return PlaceholderRegex().Replace(template, m => Convert.ToString(routeValues[m.Groups[1].Value], System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty);
         }
 
         [GeneratedRegex(@"\{([A-Za-z_][A-Za-z0-9_]*)\}")]

@@ -17,27 +17,13 @@ using Microsoft.Extensions.Primitives;
 namespace Edge.Subscribing;
 
 /// <summary>Serves one SSE stream request from hello to close.</summary>
-internal sealed partial class SseStreamEndpoint
+internal sealed partial class SseStreamEndpoint(EventHub hub, StreamAccess access, EdgeMetrics metrics, IOptions<EdgeOptions> options, ILogger<SseStreamEndpoint> logger)
 {
     private const string LastEventIdHeader = "Last-Event-ID";
     private const string LastEventIdQuery = "lastEventId";
 
-    private readonly EventHub _hub;
-    private readonly StreamAccess _access;
-    private readonly EdgeMetrics _metrics;
-    private readonly ShutdownOptions _shutdown;
-    private readonly ILogger<SseStreamEndpoint> _logger;
-    private readonly byte[] _shutdownFrame;
-
-    public SseStreamEndpoint(EventHub hub, StreamAccess access, EdgeMetrics metrics, IOptions<EdgeOptions> options, ILogger<SseStreamEndpoint> logger)
-    {
-        _hub = hub;
-        _access = access;
-        _metrics = metrics;
-        _shutdown = options.Value.Shutdown;
-        _logger = logger;
-        _shutdownFrame = SseFrameEncoder.Retry(_shutdown.RetryHintMilliseconds);
-    }
+    private readonly ShutdownOptions _shutdown = options.Value.Shutdown;
+    private readonly byte[] _shutdownFrame = SseFrameEncoder.Retry(options.Value.Shutdown.RetryHintMilliseconds);
 
     public async Task HandleAsync(HttpContext context, StreamDefinition stream)
     {
@@ -72,21 +58,21 @@ internal sealed partial class SseStreamEndpoint
             return null;
         }
 
-        if (_hub.IsDraining || !_hub.IsOpen)
+        if (hub.IsDraining || !hub.IsOpen)
         {
-            var detail = _hub.IsDraining ? "The edge is shutting down; reconnect to another instance." : "The broker is not reachable yet.";
-            await RefuseAsync(context, stream, StreamRefusal.Transient(StatusCodes.Status503ServiceUnavailable, _hub.IsDraining ? "draining" : "broker-unavailable", detail, TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+            var detail = hub.IsDraining ? "The edge is shutting down; reconnect to another instance." : "The broker is not reachable yet.";
+            await RefuseAsync(context, stream, StreamRefusal.Transient(StatusCodes.Status503ServiceUnavailable, hub.IsDraining ? "draining" : "broker-unavailable", detail, TimeSpan.FromSeconds(2))).ConfigureAwait(false);
             return null;
         }
 
-        var access = await _access.AdmitAsync(context, stream).ConfigureAwait(false);
-        if (access.Refusal is { } refusal)
+        var grant = await access.AdmitAsync(context, stream).ConfigureAwait(false);
+        if (grant.Refusal is { } refusal)
         {
             await RefuseAsync(context, stream, refusal).ConfigureAwait(false);
             return null;
         }
 
-        var channels = access.Admission!.Channels;
+        var channels = grant.Admission!.Channels;
         var cursorText = ReadCursor(context.Request);
 
         var response = context.Response;
@@ -97,13 +83,13 @@ internal sealed partial class SseStreamEndpoint
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
         var transport = context.Features.Get<IConnectionTransport>() ?? new PipeWriterTransport(response.BodyWriter);
-        var connection = _hub.Connect(stream, access.Admission.UserId, access.Admission.SessionId, channels, transport);
-        var open = new OpenStream(connection, access, context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>(), context.RequestAborted);
+        var connection = hub.Connect(stream, grant.Admission.UserId, grant.Admission.SessionId, channels, transport);
+        var open = new OpenStream(connection, grant, context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>(), context.RequestAborted);
         var aborted = open.Aborted;
-        Log.StreamOpened(_logger, connection.Id, stream.Name, channels.Count);
+        Log.StreamOpened(logger, connection.Id, stream.Name, channels.Count);
         try
         {
-            access.Attach(connection);
+            grant.Attach(connection);
             connection.WriteRaw(stream.Hello);
 
             var wroteCursor = false;
@@ -114,7 +100,7 @@ internal sealed partial class SseStreamEndpoint
                 ReplayPlan plan;
                 try
                 {
-                    plan = await _hub.PlanReplayAsync(connection, cursorText, aborted).ConfigureAwait(false);
+                    plan = await hub.PlanReplayAsync(connection, cursorText, aborted).ConfigureAwait(false);
                 }
                 catch (BrokerUnavailableException)
                 {
@@ -127,8 +113,8 @@ internal sealed partial class SseStreamEndpoint
 
                 if (plan.GapReason is { } reason)
                 {
-                    _metrics.Gap();
-                    Log.GapSignalled(_logger, connection.Id, stream.Name, reason);
+                    metrics.Gap();
+                    Log.GapSignalled(logger, connection.Id, stream.Name, reason);
                     connection.WriteRaw(SseFrameEncoder.Event(stream.Options.GapEvent, $$"""{"reason":"{{reason}}"}""", connection.Cursor));
                     wroteCursor = true;
                 }
@@ -148,7 +134,7 @@ internal sealed partial class SseStreamEndpoint
 
                 if (written > 0)
                 {
-                    _metrics.Delivered(written);
+                    metrics.Delivered(written);
                     wroteCursor = true;
                 }
             }
@@ -181,7 +167,7 @@ internal sealed partial class SseStreamEndpoint
         var aborted = open.Aborted;
         try
         {
-            await connection.PumpAsync(_metrics, aborted).ConfigureAwait(false);
+            await connection.PumpAsync(metrics, aborted).ConfigureAwait(false);
 
             switch (connection.CloseReason)
             {
@@ -190,18 +176,18 @@ internal sealed partial class SseStreamEndpoint
                     await connection.FlushAsync(aborted).ConfigureAwait(false);
                     break;
                 case CloseReason.TokenExpired:
-                    Log.TokenExpired(_logger, connection.Id, connection.Stream.Name);
+                    Log.TokenExpired(logger, connection.Id, connection.Stream.Name);
                     connection.WriteRaw(StreamRefusalWriter.ErrorFrame(StatusCodes.Status401Unauthorized, "token-expired", null));
                     await connection.FlushAsync(aborted).ConfigureAwait(false);
                     break;
                 case CloseReason.Replaced:
-                    Log.Replaced(_logger, connection.Id, connection.Stream.Name);
-                    connection.WriteRaw(StreamRefusalWriter.ErrorFrame(StatusCodes.Status429TooManyRequests, "replaced-by-newer-stream", StreamRefusalWriter.RetryWithJitter(null, _access.ReplacedRetryMilliseconds)));
+                    Log.Replaced(logger, connection.Id, connection.Stream.Name);
+                    connection.WriteRaw(StreamRefusalWriter.ErrorFrame(StatusCodes.Status429TooManyRequests, "replaced-by-newer-stream", StreamRefusalWriter.RetryWithJitter(null, access.ReplacedRetryMilliseconds)));
                     await connection.FlushAsync(aborted).ConfigureAwait(false);
                     break;
                 case CloseReason.SlowConsumer:
-                    _metrics.SlowConsumer();
-                    Log.SlowConsumer(_logger, connection.Id, connection.Stream.Name, connection.Stream.Options.QueueCapacity);
+                    metrics.SlowConsumer();
+                    Log.SlowConsumer(logger, connection.Id, connection.Stream.Name, connection.Stream.Options.QueueCapacity);
                     open.Lifetime.Abort();
                     break;
             }
@@ -218,9 +204,9 @@ internal sealed partial class SseStreamEndpoint
 
     private void Close(OpenStream open)
     {
-        _hub.Disconnect(open.Connection);
+        hub.Disconnect(open.Connection);
         open.Access.Dispose();
-        Log.StreamClosed(_logger, open.Connection.Id, open.Connection.Stream.Name, open.Connection.CloseReason);
+        Log.StreamClosed(logger, open.Connection.Id, open.Connection.Stream.Name, open.Connection.CloseReason);
     }
 
     private static string? ReadCursor(HttpRequest request)
@@ -237,15 +223,15 @@ internal sealed partial class SseStreamEndpoint
 
     private async Task RefuseAsync(HttpContext context, StreamDefinition stream, StreamRefusal refusal)
     {
-        _metrics.StreamRejected();
-        Log.StreamRefused(_logger, stream.Name, refusal.Status, refusal.Reason, context.Connection.RemoteIpAddress?.ToString());
+        metrics.StreamRejected();
+        Log.StreamRefused(logger, stream.Name, refusal.Status, refusal.Reason, context.Connection.RemoteIpAddress?.ToString());
         await StreamRefusalWriter.WriteAsync(context, stream, refusal).ConfigureAwait(false);
     }
 
     private async Task RejectAsync(HttpContext context, StreamDefinition stream, int status, string title, string detail, TimeSpan? retryAfter = null)
     {
-        _metrics.StreamRejected();
-        Log.StreamRejected(_logger, stream.Name, status, detail);
+        metrics.StreamRejected();
+        Log.StreamRejected(logger, stream.Name, status, detail);
         await ProblemResponses.WriteAsync(context, status, title, detail, retryAfter: retryAfter).ConfigureAwait(false);
     }
 

@@ -15,28 +15,15 @@ namespace Edge.Tls;
 /// <c>Kestrel:Endpoints</c> is configured, Kestrel binds those instead and the edge binds nothing.
 /// TLS and h2c endpoints are left out of the stream fast path.
 /// </summary>
-internal sealed class EdgeKestrelSetup : IConfigureOptions<KestrelServerOptions>
+internal sealed class EdgeKestrelSetup(IConfiguration configuration, IOptions<EdgeTlsOptions> tlsOptions, IOptions<EdgeHttp2Options> http2Options, IServiceProvider services) : IConfigureOptions<KestrelServerOptions>
 {
-    private readonly IConfiguration _configuration;
-    private readonly IOptions<EdgeTlsOptions> _tls;
-    private readonly IOptions<EdgeHttp2Options> _http2;
-    private readonly IServiceProvider _services;
-
-    public EdgeKestrelSetup(IConfiguration configuration, IOptions<EdgeTlsOptions> tls, IOptions<EdgeHttp2Options> http2, IServiceProvider services)
-    {
-        _configuration = configuration;
-        _tls = tls;
-        _http2 = http2;
-        _services = services;
-    }
-
     public void Configure(KestrelServerOptions kestrel)
     {
         // Kestrel is configured while the host is built, before the pipeline reads its options: a
         // bad configuration is reported here, every section's problems at once (TlsSectionsValidator).
-        _ = _services.GetRequiredService<IOptions<EdgeOptions>>().Value;
-        var tls = _tls.Value;
-        var http2 = _http2.Value;
+        _ = services.GetRequiredService<IOptions<EdgeOptions>>().Value;
+        var tls = tlsOptions.Value;
+        var http2 = http2Options.Value;
         var limits = kestrel.Limits.Http2;
         limits.MaxStreamsPerConnection = http2.MaxStreamsPerConnection;
         limits.InitialConnectionWindowSize = http2.InitialConnectionWindowSize;
@@ -52,7 +39,7 @@ internal sealed class EdgeKestrelSetup : IConfigureOptions<KestrelServerOptions>
             kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http1);
         }
 
-        if (TlsOptionsValidator.KestrelEndpointsConfigured(_configuration))
+        if (TlsOptionsValidator.KestrelEndpointsConfigured(configuration))
         {
             // Kestrel binds Kestrel:Endpoints (and warns that they replace Edge:Urls); Edge:Urls is
             // given to it as before, so the warning names them.
@@ -60,11 +47,11 @@ internal sealed class EdgeKestrelSetup : IConfigureOptions<KestrelServerOptions>
         }
 
         var errors = new List<string>();
-        var addresses = ListenAddress.ParseAll(_configuration[$"{EdgeOptions.SectionName}:Urls"] ?? new EdgeOptions().Urls, "Edge:Urls", priorKnowledge: false, errors);
+        var addresses = ListenAddress.ParseAll(configuration[$"{EdgeOptions.SectionName}:Urls"] ?? new EdgeOptions().Urls, "Edge:Urls", priorKnowledge: false, errors);
         addresses.AddRange(ListenAddress.ParseAll(http2.PriorKnowledgeUrls, $"{EdgeHttp2Options.SectionName}:PriorKnowledgeUrls", priorKnowledge: true, errors));
-        var kestrelOnly = _services.GetService<KestrelOnlyEndpoints>();
-        var selector = addresses.Any(a => a.Kind == ListenKind.Https) ? _services.GetRequiredService<TlsCertificateSelector>() : null;
-        var idleBuffers = selector is null ? null : _services.GetRequiredService<TlsIdleBuffers>();
+        var kestrelOnly = services.GetService<KestrelOnlyEndpoints>();
+        var selector = addresses.Any(a => a.Kind == ListenKind.Https) ? services.GetRequiredService<TlsCertificateSelector>() : null;
+        var idleBuffers = selector is null ? null : services.GetRequiredService<TlsIdleBuffers>();
         foreach (var address in addresses)
         {
             Listen(kestrel, address, endpoint => Configure(endpoint, address, http2, protocols, selector, idleBuffers, kestrelOnly));

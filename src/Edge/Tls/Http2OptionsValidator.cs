@@ -1,3 +1,4 @@
+using Edge.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Edge.Tls;
@@ -12,10 +13,7 @@ internal sealed class Http2OptionsValidator : IValidateOptions<EdgeHttp2Options>
     {
         var errors = new List<string>();
         const string prefix = EdgeHttp2Options.SectionName;
-        if (options.MaxStreamsPerConnection < 1)
-        {
-            errors.Add($"{prefix}:MaxStreamsPerConnection must be at least 1.");
-        }
+        OptionChecks.AtLeast(options.MaxStreamsPerConnection, 1, $"{prefix}:MaxStreamsPerConnection", errors);
 
         if (options.InitialConnectionWindowSize is < MinWindow or > MaxWindow)
         {

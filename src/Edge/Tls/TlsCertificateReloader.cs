@@ -12,38 +12,28 @@ namespace Edge.Tls;
 /// its key written one after the other load together. Files that do not load are logged once and
 /// the previous certificate stays, until the files change again.
 /// </summary>
-internal sealed partial class TlsCertificateReloader : IHostedService, IDisposable
+internal sealed partial class TlsCertificateReloader(TlsCertificateSelector selector, TimeProvider timeProvider, ILogger<TlsCertificateReloader> logger) : IHostedService, IDisposable
 {
-    private readonly TlsCertificateSelector _selector;
-    private readonly TimeProvider _timeProvider;
-    private readonly ILogger<TlsCertificateReloader> _logger;
     private readonly Dictionary<string, Watched> _watched = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _checking = new();
     private ITimer? _timer;
 
-    public TlsCertificateReloader(TlsCertificateSelector selector, TimeProvider timeProvider, ILogger<TlsCertificateReloader> logger)
-    {
-        _selector = selector;
-        _timeProvider = timeProvider;
-        _logger = logger;
-    }
-
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var options = _selector.Options;
+        var options = selector.Options;
         if (!options.ReloadOnChange || !options.HasCertificates)
         {
             return Task.CompletedTask;
         }
 
         // From the files as the selector loaded them, so a change since is seen at the first check.
-        var loaded = _selector.LoadedFingerprints;
+        var loaded = selector.LoadedFingerprints;
         foreach (var (name, certificate) in options.Certificates)
         {
             _watched[name] = new Watched(TlsCertificateFiles.PathsOf(certificate), loaded[name]);
         }
 
-        _timer = _timeProvider.CreateTimer(static state => ((TlsCertificateReloader)state!).Check(), this, options.ReloadCheckInterval, options.ReloadCheckInterval);
+        _timer = timeProvider.CreateTimer(static state => ((TlsCertificateReloader)state!).Check(), this, options.ReloadCheckInterval, options.ReloadCheckInterval);
         return Task.CompletedTask;
     }
 
@@ -65,7 +55,7 @@ internal sealed partial class TlsCertificateReloader : IHostedService, IDisposab
 
         try
         {
-            var now = _timeProvider.GetTimestamp();
+            var now = timeProvider.GetTimestamp();
             foreach (var (name, watched) in _watched)
             {
                 var fingerprint = TlsCertificateFiles.Fingerprint(watched.Paths);
@@ -78,18 +68,18 @@ internal sealed partial class TlsCertificateReloader : IHostedService, IDisposab
                     watched.Pending = fingerprint;
                     watched.PendingSince = now;
                 }
-                else if (_timeProvider.GetElapsedTime(watched.PendingSince, now) >= _selector.Options.ReloadDebounce)
+                else if (timeProvider.GetElapsedTime(watched.PendingSince, now) >= selector.Options.ReloadDebounce)
                 {
                     // Tried once per version of the files: a bad file is logged once, not at every look.
                     watched.Served = fingerprint;
                     watched.Pending = null;
-                    _selector.TryReload(name);
+                    selector.TryReload(name);
                 }
             }
         }
         catch (Exception ex)
         {
-            Log.CheckFailed(_logger, ex);
+            Log.CheckFailed(logger, ex);
         }
         finally
         {

@@ -8,16 +8,9 @@ namespace Edge.Tls;
 /// Checks <c>Edge:Tls</c> at start and reports every error at once, each naming its key; loads each
 /// certificate once, so a file that cannot be used stops the start with its path and the reason.
 /// </summary>
-internal sealed class TlsOptionsValidator : IValidateOptions<EdgeTlsOptions>
+internal sealed class TlsOptionsValidator(IConfiguration configuration) : IValidateOptions<EdgeTlsOptions>
 {
     private static readonly int[] RedirectStatusCodes = [301, 302, 307, 308];
-
-    private readonly IConfiguration _configuration;
-
-    public TlsOptionsValidator(IConfiguration configuration)
-    {
-        _configuration = configuration;
-    }
 
     public ValidateOptionsResult Validate(string? name, EdgeTlsOptions options)
     {
@@ -48,15 +41,12 @@ internal sealed class TlsOptionsValidator : IValidateOptions<EdgeTlsOptions>
             errors.Add($"{prefix}:ReloadCheckInterval must be positive, e.g. 00:00:05.");
         }
 
-        if (options.ReloadDebounce < TimeSpan.Zero)
-        {
-            errors.Add($"{prefix}:ReloadDebounce must not be negative.");
-        }
+        OptionChecks.NotNegative(options.ReloadDebounce, $"{prefix}:ReloadDebounce", errors);
 
         var urlErrors = new List<string>();
-        var urls = ListenAddress.ParseAll(_configuration[$"{EdgeOptions.SectionName}:Urls"] ?? new EdgeOptions().Urls, "Edge:Urls", priorKnowledge: false, urlErrors);
+        var urls = ListenAddress.ParseAll(configuration[$"{EdgeOptions.SectionName}:Urls"] ?? new EdgeOptions().Urls, "Edge:Urls", priorKnowledge: false, urlErrors);
         var https = urls.Where(u => u.Kind == ListenKind.Https).ToList();
-        if (https.Count > 0 && !options.HasCertificates && !KestrelEndpointsConfigured(_configuration))
+        if (https.Count > 0 && !options.HasCertificates && !KestrelEndpointsConfigured(configuration))
         {
             errors.Add($"Edge:Urls: '{https[0].Url}' is an https:// address, but {prefix}:Certificates names no certificate for it.");
         }
@@ -76,16 +66,13 @@ internal sealed class TlsOptionsValidator : IValidateOptions<EdgeTlsOptions>
             {
                 errors.Add($"{prefix}:HttpsRedirect:HttpsPort must be set: Edge:Urls has https:// addresses on several ports.");
             }
-            else if (options.HttpsRedirect.HttpsPort is null && https.Count == 0 && !KestrelEndpointsConfigured(_configuration))
+            else if (options.HttpsRedirect.HttpsPort is null && https.Count == 0 && !KestrelEndpointsConfigured(configuration))
             {
                 errors.Add($"{prefix}:HttpsRedirect:HttpsPort must be set: Edge:Urls has no https:// address to redirect to.");
             }
         }
 
-        if (options.Hsts.MaxAge < TimeSpan.Zero)
-        {
-            errors.Add($"{prefix}:Hsts:MaxAge must not be negative.");
-        }
+        OptionChecks.NotNegative(options.Hsts.MaxAge, $"{prefix}:Hsts:MaxAge", errors);
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

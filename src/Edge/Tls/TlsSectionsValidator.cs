@@ -8,15 +8,8 @@ namespace Edge.Tls;
 /// of the host first reads the edge's options (Kestrel, the socket transport, the pipeline), a bad
 /// configuration stops the start with every problem of every section at once.
 /// </summary>
-internal sealed class TlsSectionsValidator : IValidateOptions<EdgeOptions>
+internal sealed class TlsSectionsValidator(IServiceProvider services) : IValidateOptions<EdgeOptions>
 {
-    private readonly IServiceProvider _services;
-
-    public TlsSectionsValidator(IServiceProvider services)
-    {
-        _services = services;
-    }
-
     public ValidateOptionsResult Validate(string? name, EdgeOptions options)
     {
         var failures = new List<string>();
@@ -30,7 +23,7 @@ internal sealed class TlsSectionsValidator : IValidateOptions<EdgeOptions>
     {
         try
         {
-            _ = _services.GetRequiredService<IOptions<T>>().Value;
+            _ = services.GetRequiredService<IOptions<T>>().Value;
         }
         catch (OptionsValidationException ex)
         {

@@ -7,15 +7,9 @@ namespace Edge.Brokers.Kafka.Internal;
 /// Whether Kafka is reachable now, as the clients' errors, the metadata refresh, deliveries and
 /// consumed records last showed it; each change is logged once.
 /// </summary>
-internal sealed class KafkaAvailability
+internal sealed class KafkaAvailability(ILogger logger)
 {
-    private readonly ILogger _logger;
     private volatile BrokerHealth _health = BrokerHealth.Available;
-
-    public KafkaAvailability(ILogger logger)
-    {
-        _logger = logger;
-    }
 
     public BrokerHealth Health => _health;
 
@@ -24,7 +18,7 @@ internal sealed class KafkaAvailability
         if (!_health.IsAvailable)
         {
             _health = BrokerHealth.Available;
-            Log.Available(_logger);
+            Log.Available(logger);
         }
     }
 
@@ -34,7 +28,7 @@ internal sealed class KafkaAvailability
         _health = BrokerHealth.Unavailable(reason);
         if (wasAvailable)
         {
-            Log.Unavailable(_logger, reason);
+            Log.Unavailable(logger, reason);
         }
     }
 

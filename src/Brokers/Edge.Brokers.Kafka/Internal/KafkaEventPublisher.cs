@@ -9,31 +9,15 @@ namespace Edge.Brokers.Kafka.Internal;
 /// A publish completes once every record's delivery report has arrived, and fails when one is
 /// an error or does not arrive within <c>PublishTimeout</c>.
 /// </summary>
-internal sealed class KafkaEventPublisher
+internal sealed class KafkaEventPublisher(KafkaBrokerOptions options, KafkaClients clients, KafkaAvailability availability, TimeProvider time, ILogger logger, CancellationToken brokerDisposed)
 {
     private static readonly TimeSpan QueueFullRetryDelay = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan DeliveryReportSlack = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan FlushOnCloseTimeout = TimeSpan.FromSeconds(2);
 
-    private readonly KafkaBrokerOptions _options;
-    private readonly KafkaClients _clients;
-    private readonly KafkaAvailability _availability;
-    private readonly TimeProvider _time;
-    private readonly ILogger _logger;
-    private readonly CancellationToken _brokerDisposed;
     private readonly Lock _gate = new();
     private IProducer<string, byte[]>? _producer;
     private volatile bool _faulted;
-
-    public KafkaEventPublisher(KafkaBrokerOptions options, KafkaClients clients, KafkaAvailability availability, TimeProvider time, ILogger logger, CancellationToken brokerDisposed)
-    {
-        _options = options;
-        _clients = clients;
-        _availability = availability;
-        _time = time;
-        _logger = logger;
-        _brokerDisposed = brokerDisposed;
-    }
 
     /// <summary>Notes a fatal client error: the next publish replaces the producer.</summary>
     public void MarkFaulted() => _faulted = true;
@@ -48,17 +32,17 @@ internal sealed class KafkaEventPublisher
 
         var producer = GetProducer();
         var batch = new PublishBatch(messages.Count);
-        var deadline = _time.GetUtcNow() + _options.PublishTimeout;
+        var deadline = time.GetUtcNow() + options.PublishTimeout;
         for (var i = 0; i < messages.Count; i++)
         {
             var record = KafkaRecordFormat.ToMessage(messages[i]);
             var index = i;
             Action<DeliveryReport<string, byte[]>> onDelivered = r => batch.Report(index, r);
             Error? refused;
-            while (!TryProduce(producer, record, onDelivered, out refused) && refused.Code == ErrorCode.Local_QueueFull && _time.GetUtcNow() < deadline)
+            while (!TryProduce(producer, record, onDelivered, out refused) && refused.Code == ErrorCode.Local_QueueFull && time.GetUtcNow() < deadline)
             {
                 // The local queue drains as the brokers acknowledge; wait for room, within the publish timeout.
-                await Task.Delay(QueueFullRetryDelay, _time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(QueueFullRetryDelay, time, cancellationToken).ConfigureAwait(false);
             }
 
             if (refused is not null)
@@ -72,22 +56,22 @@ internal sealed class KafkaEventPublisher
         try
         {
             // librdkafka reports every message by message.timeout.ms; the slack covers a report still in flight.
-            receipt = await batch.Task.WaitAsync(_options.PublishTimeout + DeliveryReportSlack, _time, cancellationToken).ConfigureAwait(false);
+            receipt = await batch.Task.WaitAsync(options.PublishTimeout + DeliveryReportSlack, time, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException e)
         {
-            Log.PublishFailed(_logger, messages.Count, "no delivery report in time");
+            Log.PublishFailed(logger, messages.Count, "no delivery report in time");
             throw KafkaUnavailable.RetryLater("Kafka did not acknowledge the publish in time.", e);
         }
 
         if (batch.FirstError is { } failure)
         {
             var reason = KafkaClients.Describe(failure);
-            Log.PublishFailed(_logger, batch.Failed, reason);
+            Log.PublishFailed(logger, batch.Failed, reason);
             throw KafkaUnavailable.RetryLater($"Kafka did not acknowledge {batch.Failed} of {messages.Count} messages: {failure.Reason}");
         }
 
-        _availability.MarkAvailable();
+        availability.MarkAvailable();
         return receipt;
     }
 
@@ -112,10 +96,10 @@ internal sealed class KafkaEventPublisher
     {
         lock (_gate)
         {
-            ObjectDisposedException.ThrowIf(_brokerDisposed.IsCancellationRequested, typeof(KafkaBroker));
+            ObjectDisposedException.ThrowIf(brokerDisposed.IsCancellationRequested, typeof(KafkaBroker));
             if (_producer is not null && _faulted)
             {
-                Log.ProducerFaulted(_logger, "fatal error reported");
+                Log.ProducerFaulted(logger, "fatal error reported");
                 var faulted = _producer;
                 _producer = null;
                 _ = Task.Run(faulted.Dispose);
@@ -124,7 +108,7 @@ internal sealed class KafkaEventPublisher
             if (_producer is null)
             {
                 _faulted = false;
-                _producer = _clients.CreateProducer();
+                _producer = clients.CreateProducer();
             }
 
             return _producer;
@@ -136,7 +120,7 @@ internal sealed class KafkaEventPublisher
     {
         try
         {
-            producer.Produce(_options.Topic, record, onDelivered);
+            producer.Produce(options.Topic, record, onDelivered);
             error = null;
             return true;
         }

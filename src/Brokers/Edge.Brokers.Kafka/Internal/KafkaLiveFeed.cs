@@ -12,38 +12,21 @@ namespace Edge.Brokers.Kafka.Internal;
 /// every (re)assignment starts exactly there: after an outage, a fatal consumer error or a
 /// partition count change nothing is skipped and nothing repeated.
 /// </summary>
-internal sealed class KafkaLiveFeed : IAsyncDisposable
+internal sealed class KafkaLiveFeed(KafkaClients clients, KafkaTopic topic, KafkaAvailability availability, TopicState state, long[] startOffsets, TimeProvider time, ILogger logger) : IAsyncDisposable
 {
     private const int Capacity = 4096;
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan EpochCheckInterval = TimeSpan.FromSeconds(2);
 
-    private readonly KafkaClients _clients;
-    private readonly KafkaTopic _topic;
-    private readonly KafkaAvailability _availability;
-    private readonly string _startEpoch;
-    private readonly TimeProvider _time;
-    private readonly ILogger _logger;
+    private readonly string _startEpoch = state.Epoch;
     private readonly Channel<BrokerRecord> _channel = Channel.CreateBounded<BrokerRecord>(
         new BoundedChannelOptions(Capacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
 
     private readonly CancellationTokenSource _stop = new();
-    private long[] _next;
-    private TopicState _state;
+    private long[] _next = (long[])startOffsets.Clone();
+    private TopicState _state = state;
     private Thread? _thread;
     private (int Partition, long Offset, ErrorCode Code) _lastError = (-1, -1, ErrorCode.NoError);
-
-    public KafkaLiveFeed(KafkaClients clients, KafkaTopic topic, KafkaAvailability availability, TopicState state, long[] startOffsets, TimeProvider time, ILogger logger)
-    {
-        _clients = clients;
-        _topic = topic;
-        _availability = availability;
-        _state = state;
-        _startEpoch = state.Epoch;
-        _next = (long[])startOffsets.Clone();
-        _time = time;
-        _logger = logger;
-    }
 
     public void Start()
     {
@@ -65,7 +48,7 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
             {
                 // Wake now and then to notice a re-created topic even when nothing arrives.
                 wait ??= reader.WaitToReadAsync(cancellationToken).AsTask();
-                if (await Task.WhenAny(wait, Task.Delay(EpochCheckInterval, _time, cancellationToken)).ConfigureAwait(false) == wait)
+                if (await Task.WhenAny(wait, Task.Delay(EpochCheckInterval, time, cancellationToken)).ConfigureAwait(false) == wait)
                 {
                     var more = await wait.ConfigureAwait(false);
                     wait = null;
@@ -78,9 +61,9 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
-            if (_topic.Current is { } state && !string.Equals(state.Epoch, _startEpoch, StringComparison.Ordinal))
+            if (topic.Current is { } state && !string.Equals(state.Epoch, _startEpoch, StringComparison.Ordinal))
             {
-                throw new LogHistoryLostException($"Kafka topic '{_topic.Name}' was re-created (topic id epoch {_startEpoch} is now {state.Epoch}).");
+                throw new LogHistoryLostException($"Kafka topic '{topic.Name}' was re-created (topic id epoch {_startEpoch} is now {state.Epoch}).");
             }
 
             while (reader.TryRead(out var record))
@@ -112,14 +95,14 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
             {
                 if (consumer is null)
                 {
-                    consumer = _clients.CreateConsumer("feed", partitionEof: false);
+                    consumer = clients.CreateConsumer("feed", partitionEof: false);
                     Assign(consumer);
-                    Log.FeedStarted(_logger, _next.Length);
+                    Log.FeedStarted(logger, _next.Length);
                 }
 
-                if (!ReferenceEquals(_topic.State, _state))
+                if (!ReferenceEquals(topic.State, _state))
                 {
-                    ApplyTopicChange(_topic.State);
+                    ApplyTopicChange(topic.State);
                     Assign(consumer);
                 }
 
@@ -140,7 +123,7 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
                 }
                 catch (KafkaException e) when (e.Error.IsFatal)
                 {
-                    Log.ConsumerRestarted(_logger, KafkaClients.Describe(e.Error));
+                    Log.ConsumerRestarted(logger, KafkaClients.Describe(e.Error));
                     consumer.Dispose();
                     consumer = null;
                     continue;
@@ -166,7 +149,7 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
 
                 _next[partition] = offset + 1;
                 var record = KafkaRecordFormat.ToRecord(result);
-                _availability.MarkAvailable();
+                availability.MarkAvailable();
                 if (!_channel.Writer.TryWrite(record))
                 {
                     _channel.Writer.WriteAsync(record, token).AsTask().GetAwaiter().GetResult();
@@ -194,7 +177,7 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
         var assignment = new List<TopicPartitionOffset>(_next.Length);
         for (var p = 0; p < _next.Length; p++)
         {
-            assignment.Add(new TopicPartitionOffset(_topic.Name, p, _next[p]));
+            assignment.Add(new TopicPartitionOffset(topic.Name, p, _next[p]));
         }
 
         consumer.Assign(assignment);
@@ -224,7 +207,7 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
     {
         if (e.Error.IsFatal)
         {
-            Log.ConsumerRestarted(_logger, KafkaClients.Describe(e.Error));
+            Log.ConsumerRestarted(logger, KafkaClients.Describe(e.Error));
             return true;
         }
 
@@ -233,7 +216,7 @@ internal sealed class KafkaLiveFeed : IAsyncDisposable
         if (error != _lastError)
         {
             _lastError = error;
-            Log.RecordError(_logger, error.Partition, error.Offset, KafkaClients.Describe(e.Error));
+            Log.RecordError(logger, error.Partition, error.Offset, KafkaClients.Describe(e.Error));
         }
 
         return false;

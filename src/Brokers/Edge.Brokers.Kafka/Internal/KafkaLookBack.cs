@@ -7,26 +7,11 @@ namespace Edge.Brokers.Kafka.Internal;
 /// Where the live feed starts: at the heads, or earlier by the configured look-back, by time
 /// where the cluster has a time index and by record count where it has none.
 /// </summary>
-internal sealed class KafkaLookBack
+internal sealed class KafkaLookBack(KafkaBrokerOptions options, KafkaClients clients, KafkaWatermarks watermarks, TimeProvider time, ILogger logger)
 {
     private static readonly TimeSpan ProbePollInterval = TimeSpan.FromMilliseconds(200);
 
-    private readonly KafkaBrokerOptions _options;
-    private readonly KafkaClients _clients;
-    private readonly KafkaWatermarks _watermarks;
-    private readonly TimeProvider _time;
-    private readonly ILogger _logger;
-
-    public KafkaLookBack(KafkaBrokerOptions options, KafkaClients clients, KafkaWatermarks watermarks, TimeProvider time, ILogger logger)
-    {
-        _options = options;
-        _clients = clients;
-        _watermarks = watermarks;
-        _time = time;
-        _logger = logger;
-    }
-
-    public bool IsConfigured => _options.LookBack > TimeSpan.Zero || _options.LookBackRecords > 0;
+    public bool IsConfigured => options.LookBack > TimeSpan.Zero || options.LookBackRecords > 0;
 
     /// <summary>The offset of each partition the feed starts at, given each partition's watermarks.</summary>
     public long[] StartOffsets(long[] low, long[] high)
@@ -38,16 +23,16 @@ internal sealed class KafkaLookBack
         }
 
         var byCount = new bool[start.Length];
-        if (_options.LookBack > TimeSpan.Zero)
+        if (options.LookBack > TimeSpan.Zero)
         {
-            var since = new Timestamp(_time.GetUtcNow() - _options.LookBack);
+            var since = new Timestamp(time.GetUtcNow() - options.LookBack);
             var query = new List<TopicPartitionTimestamp>(start.Length);
             for (var p = 0; p < start.Length; p++)
             {
-                query.Add(new TopicPartitionTimestamp(_options.Topic, p, since));
+                query.Add(new TopicPartitionTimestamp(options.Topic, p, since));
             }
 
-            foreach (var result in _watermarks.OffsetsForTimes(query))
+            foreach (var result in watermarks.OffsetsForTimes(query))
             {
                 var p = result.Partition.Value;
                 if ((uint)p >= (uint)start.Length)
@@ -74,12 +59,12 @@ internal sealed class KafkaLookBack
 
         for (var p = 0; p < start.Length; p++)
         {
-            if (byCount[p] && _options.LookBackRecords > 0)
+            if (byCount[p] && options.LookBackRecords > 0)
             {
-                start[p] = Math.Max(low[p], high[p] - _options.LookBackRecords);
-                if (_options.LookBack > TimeSpan.Zero)
+                start[p] = Math.Max(low[p], high[p] - options.LookBackRecords);
+                if (options.LookBack > TimeSpan.Zero)
                 {
-                    Log.LookBackByCount(_logger, p, _options.LookBackRecords);
+                    Log.LookBackByCount(logger, p, options.LookBackRecords);
                 }
             }
         }
@@ -89,10 +74,10 @@ internal sealed class KafkaLookBack
 
     private long LastTimestamp(int partition, long offset)
     {
-        using var consumer = _clients.CreateConsumer("probe", partitionEof: true);
-        consumer.Assign(new TopicPartitionOffset(_options.Topic, partition, offset));
-        var deadline = _time.GetUtcNow() + _options.RequestTimeout;
-        while (_time.GetUtcNow() < deadline)
+        using var consumer = clients.CreateConsumer("probe", partitionEof: true);
+        consumer.Assign(new TopicPartitionOffset(options.Topic, partition, offset));
+        var deadline = time.GetUtcNow() + options.RequestTimeout;
+        while (time.GetUtcNow() < deadline)
         {
             var result = consumer.Consume(ProbePollInterval);
             if (result is null)

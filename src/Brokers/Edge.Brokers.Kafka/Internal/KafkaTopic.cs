@@ -10,37 +10,23 @@ namespace Edge.Brokers.Kafka.Internal;
 /// when the broker opens, then described again periodically, so that its partition count, its
 /// epoch (the topic id) and Kafka's reachability stay current.
 /// </summary>
-internal sealed class KafkaTopic : IDisposable
+internal sealed class KafkaTopic(KafkaBrokerOptions options, KafkaClients clients, KafkaAvailability availability, TimeProvider time, ILogger logger) : IDisposable
 {
     private static readonly TimeSpan UnavailableRefreshInterval = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan AdminReplySlack = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan CreatedTopicPollInterval = TimeSpan.FromMilliseconds(200);
 
-    private readonly KafkaBrokerOptions _options;
-    private readonly KafkaClients _clients;
-    private readonly KafkaAvailability _availability;
-    private readonly TimeProvider _time;
-    private readonly ILogger _logger;
     private IAdminClient? _admin;
     private volatile TopicState? _state;
 
-    public KafkaTopic(KafkaBrokerOptions options, KafkaClients clients, KafkaAvailability availability, TimeProvider time, ILogger logger)
-    {
-        _options = options;
-        _clients = clients;
-        _availability = availability;
-        _time = time;
-        _logger = logger;
-    }
-
-    public string Name => _options.Topic;
+    public string Name => options.Topic;
 
     /// <summary>The topic as last described; null until the broker has opened.</summary>
     public TopicState? Current => _state;
 
     public TopicState State => _state ?? throw new InvalidOperationException("OpenAsync must complete first.");
 
-    public void Connect() => _admin ??= _clients.CreateAdmin();
+    public void Connect() => _admin ??= clients.CreateAdmin();
 
     /// <summary>
     /// Takes what an open described as the current state and returns the current state. An
@@ -58,7 +44,7 @@ internal sealed class KafkaTopic : IDisposable
 
     public async Task<TopicState> DescribeOrCreateAsync(CancellationToken cancellationToken)
     {
-        var deadline = _time.GetUtcNow() + _options.RequestTimeout;
+        var deadline = time.GetUtcNow() + options.RequestTimeout;
         var created = false;
         while (true)
         {
@@ -67,9 +53,9 @@ internal sealed class KafkaTopic : IDisposable
                 return state;
             }
 
-            if (!_options.CreateTopic)
+            if (!options.CreateTopic)
             {
-                throw new BrokerUnavailableException($"Kafka topic '{_options.Topic}' does not exist and Edge:Broker:Kafka:CreateTopic is false.");
+                throw new BrokerUnavailableException($"Kafka topic '{options.Topic}' does not exist and Edge:Broker:Kafka:CreateTopic is false.");
             }
 
             if (!created)
@@ -79,13 +65,13 @@ internal sealed class KafkaTopic : IDisposable
                 continue;
             }
 
-            if (_time.GetUtcNow() > deadline)
+            if (time.GetUtcNow() > deadline)
             {
-                throw new BrokerUnavailableException($"Kafka topic '{_options.Topic}' was created but its metadata did not appear in time.");
+                throw new BrokerUnavailableException($"Kafka topic '{options.Topic}' was created but its metadata did not appear in time.");
             }
 
             // A created topic takes a moment to appear in every broker's metadata.
-            await Task.Delay(CreatedTopicPollInterval, _time, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(CreatedTopicPollInterval, time, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -94,12 +80,12 @@ internal sealed class KafkaTopic : IDisposable
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            var interval = _availability.Health.IsAvailable || _options.MetadataRefreshInterval < UnavailableRefreshInterval
-                ? _options.MetadataRefreshInterval
+            var interval = availability.Health.IsAvailable || options.MetadataRefreshInterval < UnavailableRefreshInterval
+                ? options.MetadataRefreshInterval
                 : UnavailableRefreshInterval;
             try
             {
-                await Task.Delay(interval, _time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(interval, time, cancellationToken).ConfigureAwait(false);
                 await RefreshAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -109,8 +95,8 @@ internal sealed class KafkaTopic : IDisposable
             catch (Exception e) when (e is KafkaException or TimeoutException)
             {
                 var reason = e is KafkaException k ? KafkaClients.Describe(k.Error) : "metadata request timed out";
-                Log.MetadataRefreshFailed(_logger, _options.Topic, reason);
-                _availability.MarkUnavailable(reason);
+                Log.MetadataRefreshFailed(logger, options.Topic, reason);
+                availability.MarkUnavailable(reason);
             }
         }
     }
@@ -124,11 +110,11 @@ internal sealed class KafkaTopic : IDisposable
         var fresh = await DescribeAsync(cancellationToken).ConfigureAwait(false);
         if (fresh is null)
         {
-            _availability.MarkUnavailable($"the topic '{_options.Topic}' does not exist");
+            availability.MarkUnavailable($"the topic '{options.Topic}' does not exist");
             return;
         }
 
-        _availability.MarkAvailable();
+        availability.MarkAvailable();
         if (current is null)
         {
             return;
@@ -136,12 +122,12 @@ internal sealed class KafkaTopic : IDisposable
 
         if (fresh.Epoch != current.Epoch)
         {
-            Log.TopicRecreated(_logger, _options.Topic, current.Epoch, fresh.Epoch);
+            Log.TopicRecreated(logger, options.Topic, current.Epoch, fresh.Epoch);
             _state = fresh;
         }
         else if (fresh.PartitionCount != current.PartitionCount)
         {
-            Log.PartitionsChanged(_logger, _options.Topic, fresh.PartitionCount, current.PartitionCount);
+            Log.PartitionsChanged(logger, options.Topic, fresh.PartitionCount, current.PartitionCount);
             _state = fresh;
         }
     }
@@ -152,13 +138,13 @@ internal sealed class KafkaTopic : IDisposable
         try
         {
             var result = await _admin!.DescribeTopicsAsync(
-                    TopicCollection.OfTopicNames([_options.Topic]),
-                    new DescribeTopicsOptions { RequestTimeout = _options.RequestTimeout })
-                .WaitAsync(_options.RequestTimeout + AdminReplySlack, _time, cancellationToken)
+                    TopicCollection.OfTopicNames([options.Topic]),
+                    new DescribeTopicsOptions { RequestTimeout = options.RequestTimeout })
+                .WaitAsync(options.RequestTimeout + AdminReplySlack, time, cancellationToken)
                 .ConfigureAwait(false);
             var description = result.TopicDescriptions[0];
             var epoch = KafkaEpoch.FromTopicId(description.TopicId)
-                ?? (string.IsNullOrEmpty(_options.Epoch) ? KafkaEpoch.FromTopicName(_options.Topic) : _options.Epoch);
+                ?? (string.IsNullOrEmpty(options.Epoch) ? KafkaEpoch.FromTopicName(options.Topic) : options.Epoch);
             return new TopicState(epoch, description.Partitions.Count);
         }
         catch (DescribeTopicsException e) when (e.Results.TopicDescriptions.Count > 0 && e.Results.TopicDescriptions[0].Error.Code == ErrorCode.UnknownTopicOrPart)
@@ -171,21 +157,21 @@ internal sealed class KafkaTopic : IDisposable
     {
         var specification = new TopicSpecification
         {
-            Name = _options.Topic,
-            NumPartitions = _options.Partitions,
-            ReplicationFactor = _options.ReplicationFactor,
+            Name = options.Topic,
+            NumPartitions = options.Partitions,
+            ReplicationFactor = options.ReplicationFactor,
         };
-        if (_options.RetentionMs != 0)
+        if (options.RetentionMs != 0)
         {
-            specification.Configs = new Dictionary<string, string> { ["retention.ms"] = _options.RetentionMs.ToString(CultureInfo.InvariantCulture) };
+            specification.Configs = new Dictionary<string, string> { ["retention.ms"] = options.RetentionMs.ToString(CultureInfo.InvariantCulture) };
         }
 
         try
         {
-            await _admin!.CreateTopicsAsync([specification], new CreateTopicsOptions { RequestTimeout = _options.RequestTimeout, OperationTimeout = _options.RequestTimeout })
-                .WaitAsync(_options.RequestTimeout + AdminReplySlack, _time, cancellationToken)
+            await _admin!.CreateTopicsAsync([specification], new CreateTopicsOptions { RequestTimeout = options.RequestTimeout, OperationTimeout = options.RequestTimeout })
+                .WaitAsync(options.RequestTimeout + AdminReplySlack, time, cancellationToken)
                 .ConfigureAwait(false);
-            Log.TopicCreated(_logger, _options.Topic, _options.Partitions);
+            Log.TopicCreated(logger, options.Topic, options.Partitions);
         }
         catch (CreateTopicsException e) when (e.Results.Count > 0 && e.Results[0].Error.Code == ErrorCode.TopicAlreadyExists)
         {
@@ -193,13 +179,13 @@ internal sealed class KafkaTopic : IDisposable
         catch (CreateTopicsException e)
         {
             var reason = e.Results.Count > 0 ? KafkaClients.Describe(e.Results[0].Error) : e.Message;
-            Log.CreateTopicFailed(_logger, _options.Topic, reason);
-            throw new BrokerUnavailableException($"Kafka topic '{_options.Topic}' could not be created: {reason}", e);
+            Log.CreateTopicFailed(logger, options.Topic, reason);
+            throw new BrokerUnavailableException($"Kafka topic '{options.Topic}' could not be created: {reason}", e);
         }
         catch (KafkaException e)
         {
-            Log.CreateTopicFailed(_logger, _options.Topic, KafkaClients.Describe(e.Error));
-            throw new BrokerUnavailableException($"Kafka topic '{_options.Topic}' could not be created: {e.Error.Reason}", e);
+            Log.CreateTopicFailed(logger, options.Topic, KafkaClients.Describe(e.Error));
+            throw new BrokerUnavailableException($"Kafka topic '{options.Topic}' could not be created: {e.Error.Reason}", e);
         }
     }
 }

@@ -7,29 +7,17 @@ namespace Edge.Brokers.Kafka.Internal;
 /// Answers offset queries about the topic's partitions (low and high watermarks, offsets for
 /// times) through one metadata consumer, renewed when its metadata lacks a partition just added.
 /// </summary>
-internal sealed class KafkaWatermarks : IDisposable
+internal sealed class KafkaWatermarks(KafkaBrokerOptions options, KafkaClients clients, KafkaAvailability availability, TimeProvider time) : IDisposable
 {
     private static readonly TimeSpan RenewAtMostEvery = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan UnknownPartitionRetryDelay = TimeSpan.FromMilliseconds(100);
 
-    private readonly KafkaBrokerOptions _options;
-    private readonly KafkaClients _clients;
-    private readonly KafkaAvailability _availability;
-    private readonly TimeProvider _time;
     private readonly Lock _renewGate = new();
     private readonly ConcurrentBag<IDisposable> _retired = [];
     private volatile IConsumer<Ignore, byte[]>? _consumer;
     private DateTimeOffset _renewed;
 
-    public KafkaWatermarks(KafkaBrokerOptions options, KafkaClients clients, KafkaAvailability availability, TimeProvider time)
-    {
-        _options = options;
-        _clients = clients;
-        _availability = availability;
-        _time = time;
-    }
-
-    public void Connect() => _consumer ??= _clients.CreateConsumer("meta", partitionEof: false);
+    public void Connect() => _consumer ??= clients.CreateConsumer("meta", partitionEof: false);
 
     public Task<WatermarkOffsets> QueryAsync(TopicPartition topicPartition, CancellationToken cancellationToken) =>
         Task.Run(() => Query(topicPartition), cancellationToken);
@@ -41,7 +29,7 @@ internal sealed class KafkaWatermarks : IDisposable
         var high = new long[partitionCount];
         for (var p = 0; p < partitionCount; p++)
         {
-            var watermarks = Query(new TopicPartition(_options.Topic, p));
+            var watermarks = Query(new TopicPartition(options.Topic, p));
             low[p] = Math.Max(0, watermarks.Low.Value);
             high[p] = Math.Max(0, watermarks.High.Value);
         }
@@ -50,7 +38,7 @@ internal sealed class KafkaWatermarks : IDisposable
     }
 
     public List<TopicPartitionOffset> OffsetsForTimes(IEnumerable<TopicPartitionTimestamp> query) =>
-        _consumer!.OffsetsForTimes(query, _options.RequestTimeout);
+        _consumer!.OffsetsForTimes(query, options.RequestTimeout);
 
     public void Dispose()
     {
@@ -63,14 +51,14 @@ internal sealed class KafkaWatermarks : IDisposable
 
     private WatermarkOffsets Query(TopicPartition topicPartition)
     {
-        var deadline = _time.GetUtcNow() + _options.RequestTimeout;
+        var deadline = time.GetUtcNow() + options.RequestTimeout;
         while (true)
         {
             try
             {
-                return _consumer!.QueryWatermarkOffsets(topicPartition, _options.RequestTimeout);
+                return _consumer!.QueryWatermarkOffsets(topicPartition, options.RequestTimeout);
             }
-            catch (KafkaException e) when (e.Error.Code == ErrorCode.Local_UnknownPartition && _time.GetUtcNow() < deadline)
+            catch (KafkaException e) when (e.Error.Code == ErrorCode.Local_UnknownPartition && time.GetUtcNow() < deadline)
             {
                 // A partition just added is not yet in this client's metadata cache, which a
                 // watermark query does not refresh: a new client reads fresh metadata.
@@ -79,7 +67,7 @@ internal sealed class KafkaWatermarks : IDisposable
             }
             catch (KafkaException e)
             {
-                _availability.MarkUnavailable(KafkaClients.Describe(e.Error));
+                availability.MarkUnavailable(KafkaClients.Describe(e.Error));
                 throw KafkaUnavailable.RetryLater($"Kafka did not report the offsets of partition {topicPartition.Partition.Value}: {e.Error.Reason}", e);
             }
         }
@@ -89,7 +77,7 @@ internal sealed class KafkaWatermarks : IDisposable
     {
         lock (_renewGate)
         {
-            var now = _time.GetUtcNow();
+            var now = time.GetUtcNow();
             if (now - _renewed < RenewAtMostEvery)
             {
                 return;
@@ -98,7 +86,7 @@ internal sealed class KafkaWatermarks : IDisposable
             _renewed = now;
             // Another thread may still be using the old client: it is disposed with the broker.
             _retired.Add(_consumer!);
-            _consumer = _clients.CreateConsumer("meta", partitionEof: false);
+            _consumer = clients.CreateConsumer("meta", partitionEof: false);
         }
     }
 }

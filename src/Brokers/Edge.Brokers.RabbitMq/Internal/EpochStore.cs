@@ -15,18 +15,12 @@ namespace Edge.Brokers.RabbitMq.Internal;
 /// A new epoch is written when the edge creates the stream, when there is no entry, and when
 /// the stream's head is below the recorded one (it was deleted and re-created behind our back).
 /// </summary>
-internal sealed class EpochStore
+internal sealed class EpochStore(string stream)
 {
     private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(15);
 
-    private readonly string _queue;
-    private readonly string _lockQueue;
-
-    public EpochStore(string stream)
-    {
-        _queue = stream + ".edge-epoch";
-        _lockQueue = stream + ".edge-epoch-lock";
-    }
+    private readonly string _queue = stream + ".edge-epoch";
+    private readonly string _lockQueue = stream + ".edge-epoch-lock";
 
     public string QueueName => _queue;
 

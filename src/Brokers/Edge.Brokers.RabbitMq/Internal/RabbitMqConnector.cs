@@ -10,29 +10,17 @@ namespace Edge.Brokers.RabbitMq.Internal;
 /// A failed attempt is remembered for <see cref="RabbitMqBrokerOptions.ReconnectDelayMin"/>, so
 /// publishers during an outage fail at once instead of each waiting for a connect timeout.
 /// </summary>
-internal sealed class RabbitMqConnector : IAsyncDisposable
+internal sealed class RabbitMqConnector(RabbitMqBrokerOptions options, ILogger logger, TimeProvider time) : IAsyncDisposable
 {
-    private readonly ConnectionFactory _factory;
-    private readonly RabbitMqBrokerOptions _options;
-    private readonly ILogger _logger;
-    private readonly TimeProvider _time;
+    private readonly ConnectionFactory _factory = RabbitMqUri.CreateFactory(options);
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly string _redactedUri;
+    private readonly string _redactedUri = RabbitMqUri.Redact(options.Uri);
     private IConnection? _connection;
     private long _lastFailureTimestamp;
     private string? _lastFailure = "not connected yet";
     private bool _outageLogged;
     private volatile string? _blocked;
     private bool _disposed;
-
-    public RabbitMqConnector(RabbitMqBrokerOptions options, ILogger logger, TimeProvider time)
-    {
-        _options = options;
-        _logger = logger;
-        _time = time;
-        _factory = RabbitMqUri.CreateFactory(options);
-        _redactedUri = RabbitMqUri.Redact(options.Uri);
-    }
 
     /// <summary>Null while connected; otherwise why not (never containing credentials).</summary>
     public string? Problem => _connection is { IsOpen: true } ? null : _lastFailure ?? "not connected";
@@ -61,7 +49,7 @@ internal sealed class RabbitMqConnector : IAsyncDisposable
                 return current;
             }
 
-            if (_lastFailureTimestamp != 0 && _time.GetElapsedTime(_lastFailureTimestamp) < _options.ReconnectDelayMin)
+            if (_lastFailureTimestamp != 0 && time.GetElapsedTime(_lastFailureTimestamp) < options.ReconnectDelayMin)
             {
                 throw new BrokerUnavailableException($"RabbitMQ is unavailable: {_lastFailure}") { RetryAfter = TimeSpan.FromSeconds(1) };
             }
@@ -75,7 +63,7 @@ internal sealed class RabbitMqConnector : IAsyncDisposable
             try
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(_options.ConnectTimeout);
+                timeout.CancelAfter(options.ConnectTimeout);
                 var connection = await _factory.CreateConnectionAsync(timeout.Token).ConfigureAwait(false);
                 connection.ConnectionShutdownAsync += OnShutdownAsync;
                 connection.ConnectionBlockedAsync += OnBlockedAsync;
@@ -85,22 +73,22 @@ internal sealed class RabbitMqConnector : IAsyncDisposable
                 _lastFailure = null;
                 _lastFailureTimestamp = 0;
                 _outageLogged = false;
-                Log.Connected(_logger, _redactedUri, _factory.VirtualHost);
+                Log.Connected(logger, _redactedUri, _factory.VirtualHost);
                 return connection;
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
                 _lastFailure = Describe(ex);
-                _lastFailureTimestamp = _time.GetTimestamp();
+                _lastFailureTimestamp = time.GetTimestamp();
                 if (!_outageLogged)
                 {
                     // Once per outage at Warning; every further attempt at Debug.
                     _outageLogged = true;
-                    Log.ConnectFailed(_logger, _redactedUri, _lastFailure);
+                    Log.ConnectFailed(logger, _redactedUri, _lastFailure);
                 }
                 else
                 {
-                    Log.ConnectRetryFailed(_logger, _redactedUri, _lastFailure);
+                    Log.ConnectRetryFailed(logger, _redactedUri, _lastFailure);
                 }
                 throw new BrokerUnavailableException($"Cannot connect to RabbitMQ: {_lastFailure}", ex) { RetryAfter = TimeSpan.FromSeconds(1) };
             }
@@ -167,7 +155,7 @@ internal sealed class RabbitMqConnector : IAsyncDisposable
         if (args.Initiator != ShutdownInitiator.Application)
         {
             _lastFailure = $"connection closed by {args.Initiator}: {args.ReplyCode} {args.ReplyText}";
-            Log.ConnectionLost(_logger, _lastFailure);
+            Log.ConnectionLost(logger, _lastFailure);
         }
 
         return Task.CompletedTask;
@@ -176,14 +164,14 @@ internal sealed class RabbitMqConnector : IAsyncDisposable
     private Task OnBlockedAsync(object sender, ConnectionBlockedEventArgs args)
     {
         _blocked = args.Reason;
-        Log.ConnectionBlocked(_logger, args.Reason);
+        Log.ConnectionBlocked(logger, args.Reason);
         return Task.CompletedTask;
     }
 
     private Task OnUnblockedAsync(object sender, AsyncEventArgs args)
     {
         _blocked = null;
-        Log.ConnectionUnblocked(_logger);
+        Log.ConnectionUnblocked(logger);
         return Task.CompletedTask;
     }
 

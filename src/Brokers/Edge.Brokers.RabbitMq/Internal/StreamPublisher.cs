@@ -10,25 +10,13 @@ namespace Edge.Brokers.RabbitMq.Internal;
 /// confirms are awaited together (the client keeps the frames in call order). Publishing is
 /// mandatory, so a missing stream is an error (a return), never a silent drop.
 /// </summary>
-internal sealed class StreamPublisher : IAsyncDisposable
+internal sealed class StreamPublisher(RabbitMqConnector connector, RabbitMqBrokerOptions options, ILogger logger, TimeProvider time) : IAsyncDisposable
 {
     /// <summary>Header naming the envelope's channel, for broker-side tools.</summary>
     public const string ChannelHeader = "edge-channel";
 
-    private readonly RabbitMqConnector _connector;
-    private readonly RabbitMqBrokerOptions _options;
-    private readonly ILogger _logger;
-    private readonly TimeProvider _time;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IChannel? _channel;
-
-    public StreamPublisher(RabbitMqConnector connector, RabbitMqBrokerOptions options, ILogger logger, TimeProvider time)
-    {
-        _connector = connector;
-        _options = options;
-        _logger = logger;
-        _time = time;
-    }
 
     public async Task PublishAsync(IReadOnlyList<BrokerMessage> messages, CancellationToken cancellationToken)
     {
@@ -37,20 +25,20 @@ internal sealed class StreamPublisher : IAsyncDisposable
             return;
         }
 
-        if (_connector.Blocked is { } blocked)
+        if (connector.Blocked is { } blocked)
         {
-            Log.PublishFailed(_logger, messages.Count, _options.StreamName, "publishing is blocked: " + blocked);
+            Log.PublishFailed(logger, messages.Count, options.StreamName, "publishing is blocked: " + blocked);
             throw new BrokerUnavailableException($"RabbitMQ blocks publishing ({blocked}).") { RetryAfter = TimeSpan.FromSeconds(5) };
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.PublishTimeout);
+        timeout.CancelAfter(options.PublishTimeout);
         IChannel? channel = null;
         Task[]? confirms = null;
         try
         {
             channel = await GetChannelAsync(timeout.Token).ConfigureAwait(false);
-            var now = new AmqpTimestamp(_time.GetUtcNow().ToUnixTimeSeconds());
+            var now = new AmqpTimestamp(time.GetUtcNow().ToUnixTimeSeconds());
             confirms = new Task[messages.Count];
             for (var i = 0; i < messages.Count; i++)
             {
@@ -63,7 +51,7 @@ internal sealed class StreamPublisher : IAsyncDisposable
                     Timestamp = now,
                     Headers = new Dictionary<string, object?>(2) { [ChannelHeader] = message.Channel },
                 };
-                confirms[i] = channel.BasicPublishAsync(string.Empty, _options.StreamName, mandatory: true, properties, message.Body, timeout.Token).AsTask();
+                confirms[i] = channel.BasicPublishAsync(string.Empty, options.StreamName, mandatory: true, properties, message.Body, timeout.Token).AsTask();
             }
 
             await Task.WhenAll(confirms).WaitAsync(timeout.Token).ConfigureAwait(false);
@@ -76,7 +64,7 @@ internal sealed class StreamPublisher : IAsyncDisposable
         }
         catch (BrokerUnavailableException ex)
         {
-            Log.PublishFailed(_logger, messages.Count, _options.StreamName, ex.Message);
+            Log.PublishFailed(logger, messages.Count, options.StreamName, ex.Message);
             throw;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -84,12 +72,12 @@ internal sealed class StreamPublisher : IAsyncDisposable
             ObserveLateFailures(confirms);
             var reason = ex switch
             {
-                PublishReturnException r => $"the broker returned the message ({r.ReplyCode} {r.ReplyText}): does stream '{_options.StreamName}' exist?",
+                PublishReturnException r => $"the broker returned the message ({r.ReplyCode} {r.ReplyText}): does stream '{options.StreamName}' exist?",
                 PublishException { IsReturn: false } => "the broker refused the message (nack)",
-                OperationCanceledException or TimeoutException => $"no confirm within {_options.PublishTimeout.TotalSeconds:0.#} s",
+                OperationCanceledException or TimeoutException => $"no confirm within {options.PublishTimeout.TotalSeconds:0.#} s",
                 _ => RabbitMqConnector.Describe(ex),
             };
-            Log.PublishFailed(_logger, messages.Count, _options.StreamName, reason);
+            Log.PublishFailed(logger, messages.Count, options.StreamName, reason);
             await DropChannelAsync(channel).ConfigureAwait(false);
             throw new BrokerUnavailableException("RabbitMQ did not confirm the publish: " + reason, ex) { RetryAfter = TimeSpan.FromSeconds(1) };
         }
@@ -135,7 +123,7 @@ internal sealed class StreamPublisher : IAsyncDisposable
                 await StreamTopology.CloseQuietlyAsync(channel).ConfigureAwait(false);
             }
 
-            var connection = await _connector.GetAsync(cancellationToken).ConfigureAwait(false);
+            var connection = await connector.GetAsync(cancellationToken).ConfigureAwait(false);
             channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken).ConfigureAwait(false);
             _channel = channel;
             return channel;

@@ -11,7 +11,7 @@ namespace Edge.Brokers.RabbitMq.Internal;
 /// for a stream), so the head is found by reading from <c>last</c>, which delivers the last chunk
 /// whole: its highest offset plus one is a head never above the true one.
 /// </summary>
-internal sealed class StreamTopology
+internal sealed class StreamTopology(RabbitMqBrokerOptions options, ILogger logger, TimeProvider time)
 {
     /// <summary>How long to wait for a first delivery before calling a stream empty (deliveries from <c>last</c> take milliseconds).</summary>
     internal static readonly TimeSpan FirstDeliveryTimeout = TimeSpan.FromSeconds(1);
@@ -25,35 +25,24 @@ internal sealed class StreamTopology
     /// <summary>Under a steady publish there is never a quiet period: stop probing after this.</summary>
     internal static readonly TimeSpan ProbeCap = TimeSpan.FromSeconds(2);
 
-    private readonly RabbitMqBrokerOptions _options;
-    private readonly ILogger _logger;
-    private readonly TimeProvider _time;
-
-    public StreamTopology(RabbitMqBrokerOptions options, ILogger logger, TimeProvider time)
-    {
-        _options = options;
-        _logger = logger;
-        _time = time;
-    }
-
-    public string Stream => _options.StreamName;
+    public string Stream => options.StreamName;
 
     public Dictionary<string, object?> StreamArguments()
     {
         var arguments = new Dictionary<string, object?> { ["x-queue-type"] = "stream" };
-        if (_options.MaxAge > TimeSpan.Zero)
+        if (options.MaxAge > TimeSpan.Zero)
         {
-            arguments["x-max-age"] = ((long)_options.MaxAge.TotalSeconds).ToString(CultureInfo.InvariantCulture) + "s";
+            arguments["x-max-age"] = ((long)options.MaxAge.TotalSeconds).ToString(CultureInfo.InvariantCulture) + "s";
         }
 
-        if (_options.MaxLengthBytes > 0)
+        if (options.MaxLengthBytes > 0)
         {
-            arguments["x-max-length-bytes"] = _options.MaxLengthBytes;
+            arguments["x-max-length-bytes"] = options.MaxLengthBytes;
         }
 
-        if (_options.MaxSegmentSizeBytes > 0)
+        if (options.MaxSegmentSizeBytes > 0)
         {
-            arguments["x-stream-max-segment-size-bytes"] = _options.MaxSegmentSizeBytes;
+            arguments["x-stream-max-segment-size-bytes"] = options.MaxSegmentSizeBytes;
         }
 
         return arguments;
@@ -94,7 +83,7 @@ internal sealed class StreamTopology
         try
         {
             await channel.QueueDeclareAsync(Stream, durable: true, exclusive: false, autoDelete: false, StreamArguments(), cancellationToken: cancellationToken).ConfigureAwait(false);
-            Log.StreamDeclared(_logger, Stream, _options.MaxAge > TimeSpan.Zero ? _options.MaxAge.ToString() : "unlimited", _options.MaxLengthBytes, _options.MaxSegmentSizeBytes);
+            Log.StreamDeclared(logger, Stream, options.MaxAge > TimeSpan.Zero ? options.MaxAge.ToString() : "unlimited", options.MaxLengthBytes, options.MaxSegmentSizeBytes);
         }
         finally
         {
@@ -107,7 +96,7 @@ internal sealed class StreamTopology
     /// <summary>Declares the configured exchange and binds it to the stream (idempotent).</summary>
     public async Task DeclareExchangeAsync(IConnection connection, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(_options.Exchange))
+        if (string.IsNullOrEmpty(options.Exchange))
         {
             return;
         }
@@ -115,8 +104,8 @@ internal sealed class StreamTopology
         var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         try
         {
-            await channel.ExchangeDeclareAsync(_options.Exchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken).ConfigureAwait(false);
-            await channel.QueueBindAsync(Stream, _options.Exchange, routingKey: string.Empty, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await channel.ExchangeDeclareAsync(options.Exchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await channel.QueueBindAsync(Stream, options.Exchange, routingKey: string.Empty, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -137,7 +126,7 @@ internal sealed class StreamTopology
         }
         catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == Constants.PreconditionFailed)
         {
-            Log.StreamArgumentsDiffer(_logger, Stream, ex.ShutdownReason.ReplyText);
+            Log.StreamArgumentsDiffer(logger, Stream, ex.ShutdownReason.ReplyText);
         }
         finally
         {
@@ -151,8 +140,8 @@ internal sealed class StreamTopology
     /// </summary>
     public async Task<long?> ProbeHeadAsync(IConnection connection, TimeSpan firstDeliveryTimeout, CancellationToken cancellationToken)
     {
-        await using var session = await StreamSession.StartAsync(connection, Stream, _options.Prefetch, "last", _time, _logger, cancellationToken).ConfigureAwait(false);
-        var started = _time.GetTimestamp();
+        await using var session = await StreamSession.StartAsync(connection, Stream, options.Prefetch, "last", time, logger, cancellationToken).ConfigureAwait(false);
+        var started = time.GetTimestamp();
         long firstAt = 0;
         long? max = null;
         var reader = session.Reader;
@@ -160,16 +149,16 @@ internal sealed class StreamTopology
         {
             while (reader.TryRead(out var delivery))
             {
-                firstAt = firstAt == 0 ? _time.GetTimestamp() : firstAt;
+                firstAt = firstAt == 0 ? time.GetTimestamp() : firstAt;
                 max = max is { } m && m > delivery.Offset ? m : delivery.Offset;
             }
 
-            if (max is null ? _time.GetElapsedTime(started) >= firstDeliveryTimeout : _time.GetElapsedTime(firstAt) >= ProbeCap)
+            if (max is null ? time.GetElapsedTime(started) >= firstDeliveryTimeout : time.GetElapsedTime(firstAt) >= ProbeCap)
             {
                 break;
             }
 
-            var wait = max is null ? firstDeliveryTimeout - _time.GetElapsedTime(started) : QuietPeriod;
+            var wait = max is null ? firstDeliveryTimeout - time.GetElapsedTime(started) : QuietPeriod;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(wait > TimeSpan.Zero ? wait : TimeSpan.FromMilliseconds(1));
             try
@@ -198,7 +187,7 @@ internal sealed class StreamTopology
     /// </summary>
     public async Task<long?> ProbeFirstOffsetAsync(IConnection connection, object offset, CancellationToken cancellationToken)
     {
-        await using var session = await StreamSession.StartAsync(connection, Stream, 1, offset, _time, _logger, cancellationToken).ConfigureAwait(false);
+        await using var session = await StreamSession.StartAsync(connection, Stream, 1, offset, time, logger, cancellationToken).ConfigureAwait(false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(FirstDeliveryTimeout);
         try

@@ -34,27 +34,12 @@ public static class EnvelopeLimits
     /// </summary>
     public static string? CheckChannel(string? channel)
     {
-        if (string.IsNullOrEmpty(channel))
+        if (CheckListValue(channel, MaxChannelLength) is { } problem)
         {
-            return "must be a non-empty string";
+            return problem;
         }
 
-        if (channel.Length > MaxChannelLength)
-        {
-            return $"must be at most {MaxChannelLength} characters";
-        }
-
-        if (!IsLineSafe(channel))
-        {
-            return "must not contain control characters (CR, LF, NUL, ...)";
-        }
-
-        if (channel.Contains(','))
-        {
-            return "must not contain ','";
-        }
-
-        if (channel.Trim().Length != channel.Length)
+        if (channel!.Trim().Length != channel.Length)
         {
             return "must not start or end with whitespace";
         }
@@ -63,16 +48,19 @@ public static class EnvelopeLimits
     }
 
     /// <summary>Checks a user or session id. Returns the reason, or null when valid.</summary>
-    public static string? CheckIdentity(string? value)
+    public static string? CheckIdentity(string? value) => CheckListValue(value, MaxIdentityLength);
+
+    /// <summary>The rules channels and ids share: non-empty, bounded, line-safe, no comma (it separates values in a query).</summary>
+    private static string? CheckListValue(string? value, int maxLength)
     {
         if (string.IsNullOrEmpty(value))
         {
             return "must be a non-empty string";
         }
 
-        if (value.Length > MaxIdentityLength)
+        if (value.Length > maxLength)
         {
-            return $"must be at most {MaxIdentityLength} characters";
+            return $"must be at most {maxLength} characters";
         }
 
         if (!IsLineSafe(value))

@@ -6,16 +6,10 @@ namespace Edge.Brokers.Registration;
 /// attribute, so a new broker needs no change to the host.
 /// </summary>
 [AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]
-public sealed class EdgeBrokerAttribute : Attribute
+public sealed class EdgeBrokerAttribute(string type, Type registration) : Attribute
 {
-    public EdgeBrokerAttribute(string type, Type registration)
-    {
-        Type = type;
-        Registration = registration;
-    }
-
-    public string Type { get; }
+    public string Type { get; } = type;
 
     /// <summary>A type implementing <see cref="IEdgeBrokerRegistration"/> with a parameterless constructor.</summary>
-    public Type Registration { get; }
+    public Type Registration { get; } = registration;
 }

@@ -15,22 +15,16 @@ namespace Edge.Transports.Sockets;
 /// receive pending instead. Whatever a client sends after its stream request is read and dropped,
 /// as that pending receive did.
 /// </remarks>
-internal sealed partial class ClientDepartureWatcher : IDisposable
+internal sealed partial class ClientDepartureWatcher(ILogger<ClientDepartureWatcher> logger) : IDisposable
 {
     private const int MaxEvents = 256;
     private const int MaxReadsPerEvent = 64;
 
-    private readonly ILogger<ClientDepartureWatcher> _logger;
     private readonly Lock _gate = new();
     private readonly ConcurrentQueue<GCHandle> _released = new();
     private EpollInstance? _epoll;
     private Thread? _thread;
     private bool _disposed;
-
-    public ClientDepartureWatcher(ILogger<ClientDepartureWatcher> logger)
-    {
-        _logger = logger;
-    }
 
     /// <summary>
     /// Cancels <paramref name="departed"/> once the client closes or resets the connection.
@@ -118,7 +112,7 @@ internal sealed partial class ClientDepartureWatcher : IDisposable
         }
         catch (Exception ex)
         {
-            Log.Failed(_logger, ex);
+            Log.Failed(logger, ex);
         }
         finally
         {

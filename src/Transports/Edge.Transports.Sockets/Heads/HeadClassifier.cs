@@ -13,7 +13,7 @@ namespace Edge.Transports.Sockets;
 /// that time, or when <see cref="MaxWaiting"/> connections are already waiting, the connection goes
 /// to Kestrel, which applies its own timeouts and limits from the first byte.
 /// </summary>
-internal sealed class HeadClassifier
+internal sealed class HeadClassifier(IDirectStreamEndpoint endpoint, IOptions<KestrelServerOptions> kestrel, TimeProvider timeProvider)
 {
     /// <summary>How long a connection may take to deliver its whole head before Kestrel gets it.</summary>
     public static readonly TimeSpan ClassifyTime = TimeSpan.FromMilliseconds(50);
@@ -24,17 +24,9 @@ internal sealed class HeadClassifier
     /// <summary>The longest pause between two looks at a head that is not complete yet.</summary>
     private static readonly TimeSpan MaxPause = TimeSpan.FromMilliseconds(16);
 
-    private readonly Func<string, object?> _matchStream;
-    private readonly HeadLimits _limits;
-    private readonly TimeProvider _timeProvider;
+    private readonly Func<string, object?> _matchStream = endpoint.Match;
+    private readonly HeadLimits _limits = HeadLimits.Within(kestrel.Value.Limits);
     private int _waiting;
-
-    public HeadClassifier(IDirectStreamEndpoint endpoint, IOptions<KestrelServerOptions> kestrel, TimeProvider timeProvider)
-    {
-        _matchStream = endpoint.Match;
-        _limits = HeadLimits.Within(kestrel.Value.Limits);
-        _timeProvider = timeProvider;
-    }
 
     /// <summary>
     /// The stream head and its length, or null (nothing consumed) when Kestrel serves the
@@ -61,12 +53,12 @@ internal sealed class HeadClassifier
     {
         try
         {
-            var started = _timeProvider.GetTimestamp();
+            var started = timeProvider.GetTimestamp();
             var pause = TimeSpan.FromMilliseconds(1);
-            for (var left = ClassifyTime; left > TimeSpan.Zero; left = ClassifyTime - _timeProvider.GetElapsedTime(started))
+            for (var left = ClassifyTime; left > TimeSpan.Zero; left = ClassifyTime - timeProvider.GetElapsedTime(started))
             {
                 // 1, 2, 4, 8, 16, 16... ms: most heads that arrive in pieces are complete within a round trip.
-                await Task.Delay(pause < left ? pause : left, _timeProvider, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(pause < left ? pause : left, timeProvider, cancellationToken).ConfigureAwait(false);
                 pause = pause * 2 < MaxPause ? pause * 2 : MaxPause;
                 var outcome = Look(socket, out var head, out var length);
                 if (outcome != HeadReadResult.Incomplete)

@@ -17,7 +17,7 @@ namespace Edge.Transports.Sockets;
 /// Endpoints other than IP (Unix sockets, inherited handles) and those in
 /// <see cref="KestrelOnlyEndpoints"/> (TLS, cleartext HTTP/2) use Kestrel's transport as is.
 /// </summary>
-internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
+internal sealed partial class EdgeSocketTransportFactory(IOptions<SocketTransportOptions> options, IServiceProvider services, ILoggerFactory loggerFactory, KestrelOnlyEndpoints kestrelOnly) : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     /// <summary>
     /// Kestrel's connections must use its pinned block pool (its HTTP/1 chunked writer fails on
@@ -35,23 +35,11 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
     /// <summary>More accept threads would mostly wait (bench/README.md has the open rate of one).</summary>
     private const int MaxAcceptThreads = 8;
 
-    private readonly SocketTransportOptions _options;
-    private readonly IServiceProvider _services;
-    private readonly IMemoryPoolFactory<byte>? _memoryPoolFactory;
-    private readonly ILoggerFactory _loggerFactory;
-    private readonly KestrelOnlyEndpoints _kestrelOnly;
-
-    public EdgeSocketTransportFactory(IOptions<SocketTransportOptions> options, IServiceProvider services, ILoggerFactory loggerFactory, KestrelOnlyEndpoints kestrelOnly)
-    {
-        _kestrelOnly = kestrelOnly;
-        _options = options.Value;
-        _services = services;
-        _memoryPoolFactory = services.GetService<IMemoryPoolFactory<byte>>();
-        _loggerFactory = loggerFactory;
-    }
+    private readonly SocketTransportOptions _options = options.Value;
+    private readonly IMemoryPoolFactory<byte>? _memoryPoolFactory = services.GetService<IMemoryPoolFactory<byte>>();
 
     public bool CanBind(EndPoint endpoint) =>
-        endpoint is IPEndPoint && !_kestrelOnly.Contains(endpoint) && _memoryPoolFactory is not null && MemoryPoolFactoryOption is { CanWrite: true } option && option.PropertyType.IsInstanceOfType(_memoryPoolFactory);
+        endpoint is IPEndPoint && !kestrelOnly.Contains(endpoint) && _memoryPoolFactory is not null && MemoryPoolFactoryOption is { CanWrite: true } option && option.PropertyType.IsInstanceOfType(_memoryPoolFactory);
 
     /// <remarks>Binding happens after the options were validated, so the stream server is resolved only here.</remarks>
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
@@ -102,8 +90,8 @@ internal sealed partial class EdgeSocketTransportFactory : IConnectionListenerFa
         MemoryPoolFactoryOption!.SetValue(factoryOptions, _memoryPoolFactory);
         var factory = new SocketConnectionContextFactory(
             factoryOptions,
-            _loggerFactory.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
-        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, factory, _services.GetRequiredService<DirectStreamServer>(), _options.NoDelay && !acceptedInheritNoDelay, _loggerFactory.CreateLogger<EdgeSocketTransportFactory>()));
+            loggerFactory.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
+        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, factory, services.GetRequiredService<DirectStreamServer>(), _options.NoDelay && !acceptedInheritNoDelay, loggerFactory.CreateLogger<EdgeSocketTransportFactory>()));
     }
 
     private sealed partial class Listener : IConnectionListener

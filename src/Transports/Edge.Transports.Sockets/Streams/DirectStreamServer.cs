@@ -14,44 +14,27 @@ namespace Edge.Transports.Sockets;
 /// the same checks, admission, replay and framing as one that Kestrel serves. A socket whose first bytes are anything else is left
 /// untouched (its bytes are only peeked at) for Kestrel.
 /// </summary>
-internal sealed partial class DirectStreamServer
+internal sealed partial class DirectStreamServer(
+    IDirectStreamEndpoint endpoint,
+    HeadClassifier classifier,
+    ClientDepartureWatcher departures,
+    IServiceProvider services,
+    TimeProvider timeProvider,
+    ILogger<DirectStreamServer> logger)
 {
-    private readonly IDirectStreamEndpoint _endpoint;
-    private readonly HeadClassifier _classifier;
-    private readonly ClientDepartureWatcher _departures;
-    private readonly IServiceProvider _services;
-    private readonly TimeProvider _timeProvider;
-    private readonly ILogger<DirectStreamServer> _logger;
-
-    public DirectStreamServer(
-        IDirectStreamEndpoint endpoint,
-        HeadClassifier classifier,
-        ClientDepartureWatcher departures,
-        IServiceProvider services,
-        TimeProvider timeProvider,
-        ILogger<DirectStreamServer> logger)
-    {
-        _endpoint = endpoint;
-        _classifier = classifier;
-        _departures = departures;
-        _services = services;
-        _timeProvider = timeProvider;
-        _logger = logger;
-    }
-
     /// <summary>
     /// Serves the socket's stream to its end and closes the socket, or returns false at once,
     /// having consumed nothing, when the socket is Kestrel's to serve.
     /// </summary>
     public async Task<bool> TryServeAsync(Socket socket, CancellationToken cancellationToken)
     {
-        if (!_endpoint.HasStreams)
+        if (!endpoint.HasStreams)
         {
             return false;
         }
 
         socket.Blocking = false;
-        var (head, length) = await _classifier.ClassifyAsync(socket, cancellationToken).ConfigureAwait(false);
+        var (head, length) = await classifier.ClassifyAsync(socket, cancellationToken).ConfigureAwait(false);
         if (head is null)
         {
             // As Kestrel's own transport hands sockets over; Kestrel only uses asynchronous calls.
@@ -64,7 +47,7 @@ internal sealed partial class DirectStreamServer
         try
         {
             await ConsumeAsync(socket, length, cancellationToken).ConfigureAwait(false);
-            using var watch = _departures.TryAdd(socket, closed);
+            using var watch = departures.TryAdd(socket, closed);
             if (watch is null)
             {
                 _ = WatchForCloseAsync(socket, closed);
@@ -87,7 +70,7 @@ internal sealed partial class DirectStreamServer
         }
         catch (Exception ex)
         {
-            Log.Failed(_logger, socket.RemoteEndPoint?.ToString(), ex);
+            Log.Failed(logger, socket.RemoteEndPoint?.ToString(), ex);
         }
         finally
         {
@@ -160,7 +143,7 @@ internal sealed partial class DirectStreamServer
     /// <summary>Builds the request for the endpoint, applies the stream's CORS policy and opens the stream; the request is dropped afterwards.</summary>
     private async Task<IOpenedStream?> OpenAsync(Socket socket, SocketBodyWriter output, RequestHead head, CancellationTokenSource closed)
     {
-        var exchange = new DirectExchange(output, _timeProvider);
+        var exchange = new DirectExchange(output, timeProvider);
         var remote = socket.RemoteEndPoint as IPEndPoint;
         var local = socket.LocalEndPoint as IPEndPoint;
         var features = new FeatureCollection(10);
@@ -185,9 +168,9 @@ internal sealed partial class DirectStreamServer
             LocalIpAddress = local?.Address,
             LocalPort = local?.Port ?? 0,
         });
-        features.Set<IServiceProvidersFeature>(new ServiceProvidersFeature(_services));
+        features.Set<IServiceProvidersFeature>(new ServiceProvidersFeature(services));
         features.Set<IConnectionTransport>(new SocketStreamTransport(exchange.Writer, output));
-        var opened = await _endpoint.OpenAsync(new DefaultHttpContext(features), head.Route).ConfigureAwait(false);
+        var opened = await endpoint.OpenAsync(new DefaultHttpContext(features), head.Route).ConfigureAwait(false);
         if (opened is null && !exchange.HasStarted)
         {
             // Answered without a body (a refusal by status only, host filtering): the head still goes out.

@@ -11,21 +11,16 @@ namespace Edge.Transports.Sockets;
 /// buffer goes back to the pool, and the socket's asynchronous send state is created only for
 /// a slow client.
 /// </summary>
-internal sealed class SocketBodyWriter : PipeWriter
+internal sealed class SocketBodyWriter(Socket socket) : PipeWriter
 {
     private const int MinimumBufferSize = 4096;
 
-    private readonly Socket _socket;
     private byte[]? _buffer;
     private int _written;
     private volatile bool _cancelRequested;
     private CancellationTokenSource? _pendingSend;
 
     /// <param name="socket">A connected socket in non-blocking mode.</param>
-    public SocketBodyWriter(Socket socket)
-    {
-        _socket = socket;
-    }
 
     public override bool CanGetUnflushedBytes => true;
 
@@ -93,7 +88,7 @@ internal sealed class SocketBodyWriter : PipeWriter
         int sent;
         try
         {
-            sent = _socket.Send(_buffer.AsSpan(0, _written), SocketFlags.None, out var error);
+            sent = socket.Send(_buffer.AsSpan(0, _written), SocketFlags.None, out var error);
             if (error is not (SocketError.Success or SocketError.WouldBlock))
             {
                 throw new IOException($"Sending to the client failed ({error}).", new SocketException((int)error));
@@ -129,7 +124,7 @@ internal sealed class SocketBodyWriter : PipeWriter
 
             while (sent < _written)
             {
-                sent += await _socket.SendAsync(_buffer.AsMemory(sent, _written - sent), SocketFlags.None, pending.Token).ConfigureAwait(false);
+                sent += await socket.SendAsync(_buffer.AsMemory(sent, _written - sent), SocketFlags.None, pending.Token).ConfigureAwait(false);
             }
 
             Release();
