@@ -8,7 +8,7 @@ namespace Edge.Brokers.Kafka.Internal;
 /// Builds the librdkafka clients of one broker instance from the options: the same bootstrap
 /// servers and security settings everywhere, librdkafka's log routed to ours, errors to health.
 /// </summary>
-internal sealed class KafkaClients(KafkaBrokerOptions options, ILogger logger, Action<Error> onError)
+internal sealed class KafkaClients
 {
     /// <summary>Properties the edge sets itself; configuration may not override them.</summary>
     public static readonly IReadOnlySet<string> ReservedProperties = new HashSet<string>(StringComparer.Ordinal)
@@ -19,13 +19,23 @@ internal sealed class KafkaClients(KafkaBrokerOptions options, ILogger logger, A
     };
 
     /// <summary>
-    /// librdkafka's default backoff between reconnects is long: after a cluster outage the edge
-    /// would refuse publishes for that long after the brokers are back. A shorter one keeps
-    /// recovery quick (<c>Properties</c> can still set <c>reconnect.backoff.max.ms</c>).
+    /// librdkafka backs off up to 10 s between reconnects; after a cluster outage the edge would
+    /// refuse publishes for that long after the brokers are back. 2 s keeps recovery quick
+    /// (<c>Properties</c> can still set <c>reconnect.backoff.max.ms</c>).
     /// </summary>
     private const int ReconnectBackoffMaxMs = 2000;
 
+    private readonly KafkaBrokerOptions _options;
+    private readonly ILogger _logger;
+    private readonly Action<Error> _onError;
     private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
+
+    public KafkaClients(KafkaBrokerOptions options, ILogger logger, Action<Error> onError)
+    {
+        _options = options;
+        _logger = logger;
+        _onError = onError;
+    }
 
     public IProducer<string, byte[]> CreateProducer()
     {
@@ -34,16 +44,16 @@ internal sealed class KafkaClients(KafkaBrokerOptions options, ILogger logger, A
             ClientId = "edge-producer-" + _instance,
             EnableIdempotence = true,
             Acks = Acks.All,
-            MessageTimeoutMs = (int)options.PublishTimeout.TotalMilliseconds,
-            RequestTimeoutMs = (int)Math.Min(options.PublishTimeout.TotalMilliseconds, options.RequestTimeout.TotalMilliseconds),
-            LingerMs = options.Linger.TotalMilliseconds,
-            Partitioner = options.Partitioner == KafkaKeyPartitioner.Crc32 ? Confluent.Kafka.Partitioner.ConsistentRandom : Confluent.Kafka.Partitioner.Murmur2Random,
+            MessageTimeoutMs = (int)_options.PublishTimeout.TotalMilliseconds,
+            RequestTimeoutMs = (int)Math.Min(_options.PublishTimeout.TotalMilliseconds, _options.RequestTimeout.TotalMilliseconds),
+            LingerMs = _options.Linger.TotalMilliseconds,
+            Partitioner = _options.Partitioner == KafkaKeyPartitioner.Crc32 ? Confluent.Kafka.Partitioner.ConsistentRandom : Confluent.Kafka.Partitioner.Murmur2Random,
             DeliveryReportFields = "status",
             ReconnectBackoffMaxMs = ReconnectBackoffMaxMs,
         };
         Apply(config);
         return new ProducerBuilder<string, byte[]>(config)
-            .SetErrorHandler((_, error) => onError(error))
+            .SetErrorHandler((_, error) => _onError(error))
             .SetLogHandler((_, message) => OnLog(message))
             .Build();
     }
@@ -61,12 +71,12 @@ internal sealed class KafkaClients(KafkaBrokerOptions options, ILogger logger, A
             EnablePartitionEof = partitionEof,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             FetchWaitMaxMs = 100,
-            SocketTimeoutMs = (int)Math.Max(10_000, options.RequestTimeout.TotalMilliseconds),
+            SocketTimeoutMs = (int)Math.Max(10_000, _options.RequestTimeout.TotalMilliseconds),
             ReconnectBackoffMaxMs = ReconnectBackoffMaxMs,
         };
         Apply(config);
         return new ConsumerBuilder<Ignore, byte[]>(config)
-            .SetErrorHandler((_, error) => onError(error))
+            .SetErrorHandler((_, error) => _onError(error))
             .SetLogHandler((_, message) => OnLog(message))
             .Build();
     }
@@ -76,7 +86,7 @@ internal sealed class KafkaClients(KafkaBrokerOptions options, ILogger logger, A
         var config = new AdminClientConfig { ClientId = "edge-admin-" + _instance };
         Apply(config);
         return new AdminClientBuilder(config)
-            .SetErrorHandler((_, error) => onError(error))
+            .SetErrorHandler((_, error) => _onError(error))
             .SetLogHandler((_, message) => OnLog(message))
             .Build();
     }
@@ -102,22 +112,22 @@ internal sealed class KafkaClients(KafkaBrokerOptions options, ILogger logger, A
 
     private void Apply(ClientConfig config)
     {
-        config.BootstrapServers = options.BootstrapServers;
+        config.BootstrapServers = _options.BootstrapServers;
         config.Set("client.dns.lookup", "use_all_dns_ips");
-        foreach (var (key, value) in options.Properties)
+        foreach (var (key, value) in _options.Properties)
         {
             config.Set(key, value);
         }
 
-        if (NormalizeSecurityProtocol(options.SecurityProtocol) is { } protocol)
+        if (NormalizeSecurityProtocol(_options.SecurityProtocol) is { } protocol)
         {
             config.Set("security.protocol", protocol);
         }
 
-        SetIfPresent(config, "sasl.mechanism", options.SaslMechanism);
-        SetIfPresent(config, "sasl.username", options.SaslUsername);
-        SetIfPresent(config, "sasl.password", options.SaslPassword);
-        SetIfPresent(config, "ssl.ca.location", options.SslCaLocation);
+        SetIfPresent(config, "sasl.mechanism", _options.SaslMechanism);
+        SetIfPresent(config, "sasl.username", _options.SaslUsername);
+        SetIfPresent(config, "sasl.password", _options.SaslPassword);
+        SetIfPresent(config, "ssl.ca.location", _options.SslCaLocation);
     }
 
     private static void SetIfPresent(ClientConfig config, string key, string? value)
@@ -137,9 +147,9 @@ internal sealed class KafkaClients(KafkaBrokerOptions options, ILogger logger, A
             SyslogLevel.Notice or SyslogLevel.Info => LogLevel.Debug,
             _ => LogLevel.Trace,
         };
-        if (logger.IsEnabled(level))
+        if (_logger.IsEnabled(level))
         {
-            Log.ClientLog(logger, level, message.Name, message.Facility, message.Message);
+            Log.ClientLog(_logger, level, message.Name, message.Facility, message.Message);
         }
     }
 

@@ -1,4 +1,4 @@
-using System.Runtime.CompilerServices;
+using System.Text;
 using System.Threading.Channels;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
@@ -12,65 +12,40 @@ namespace Edge.Brokers.Kafka.Internal;
 /// every (re)assignment starts exactly there: after an outage, a fatal consumer error or a
 /// partition count change nothing is skipped and nothing repeated.
 /// </summary>
-internal sealed class KafkaLiveFeed(KafkaClients clients, KafkaTopic topic, KafkaAvailability availability, TopicState state, long[] startOffsets, TimeProvider time, ILogger logger) : IAsyncDisposable
+internal sealed class KafkaLiveFeed : IAsyncDisposable
 {
+    public const string MessageIdHeader = "edge-message-id";
+
     private const int Capacity = 4096;
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan EpochCheckInterval = TimeSpan.FromSeconds(2);
 
-    private readonly string _startEpoch = state.Epoch;
+    private readonly KafkaBroker _broker;
+    private readonly string _topic;
+    private readonly ILogger _logger;
     private readonly Channel<BrokerRecord> _channel = Channel.CreateBounded<BrokerRecord>(
         new BoundedChannelOptions(Capacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
 
     private readonly CancellationTokenSource _stop = new();
-    private long[] _next = (long[])startOffsets.Clone();
-    private TopicState _state = state;
+    private long[] _next;
+    private TopicState _state;
     private Thread? _thread;
     private (int Partition, long Offset, ErrorCode Code) _lastError = (-1, -1, ErrorCode.NoError);
+
+    public KafkaLiveFeed(KafkaBroker broker, string topic, TopicState state, long[] startOffsets, ILogger logger)
+    {
+        _broker = broker;
+        _topic = topic;
+        _state = state;
+        _next = (long[])startOffsets.Clone();
+        _logger = logger;
+    }
+
+    public ChannelReader<BrokerRecord> Reader => _channel.Reader;
 
     public void Start()
     {
         _thread = new Thread(Run) { IsBackground = true, Name = "edge-kafka-feed" };
         _thread.Start();
-    }
-
-    /// <summary>
-    /// The records in the order the feed thread hands them over; ends with
-    /// <see cref="LogHistoryLostException"/> once the topic is seen re-created.
-    /// </summary>
-    public async IAsyncEnumerable<BrokerRecord> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var reader = _channel.Reader;
-        Task<bool>? wait = null;
-        while (true)
-        {
-            if (!reader.TryPeek(out _))
-            {
-                // Wake now and then to notice a re-created topic even when nothing arrives.
-                wait ??= reader.WaitToReadAsync(cancellationToken).AsTask();
-                if (await Task.WhenAny(wait, Task.Delay(EpochCheckInterval, time, cancellationToken)).ConfigureAwait(false) == wait)
-                {
-                    var more = await wait.ConfigureAwait(false);
-                    wait = null;
-                    if (!more)
-                    {
-                        break;
-                    }
-                }
-
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-
-            if (topic.Current is { } state && !string.Equals(state.Epoch, _startEpoch, StringComparison.Ordinal))
-            {
-                throw new LogHistoryLostException($"Kafka topic '{topic.Name}' was re-created (topic id epoch {_startEpoch} is now {state.Epoch}).");
-            }
-
-            while (reader.TryRead(out var record))
-            {
-                yield return record;
-            }
-        }
     }
 
     public async ValueTask DisposeAsync()
@@ -95,14 +70,14 @@ internal sealed class KafkaLiveFeed(KafkaClients clients, KafkaTopic topic, Kafk
             {
                 if (consumer is null)
                 {
-                    consumer = clients.CreateConsumer("feed", partitionEof: false);
+                    consumer = _broker.Clients.CreateConsumer("feed", partitionEof: false);
                     Assign(consumer);
-                    Log.FeedStarted(logger, _next.Length);
+                    Log.FeedStarted(_logger, _next.Length);
                 }
 
-                if (!ReferenceEquals(topic.State, _state))
+                if (!ReferenceEquals(_broker.State, _state))
                 {
-                    ApplyTopicChange(topic.State);
+                    ApplyTopicChange(_broker.State);
                     Assign(consumer);
                 }
 
@@ -123,7 +98,7 @@ internal sealed class KafkaLiveFeed(KafkaClients clients, KafkaTopic topic, Kafk
                 }
                 catch (KafkaException e) when (e.Error.IsFatal)
                 {
-                    Log.ConsumerRestarted(logger, KafkaClients.Describe(e.Error));
+                    Log.ConsumerRestarted(_logger, KafkaClients.Describe(e.Error));
                     consumer.Dispose();
                     consumer = null;
                     continue;
@@ -148,8 +123,8 @@ internal sealed class KafkaLiveFeed(KafkaClients clients, KafkaTopic topic, Kafk
                 }
 
                 _next[partition] = offset + 1;
-                var record = KafkaRecordFormat.ToRecord(result);
-                availability.MarkAvailable();
+                var record = ToRecord(result);
+                _broker.MarkAvailable();
                 if (!_channel.Writer.TryWrite(record))
                 {
                     _channel.Writer.WriteAsync(record, token).AsTask().GetAwaiter().GetResult();
@@ -172,12 +147,28 @@ internal sealed class KafkaLiveFeed(KafkaClients clients, KafkaTopic topic, Kafk
         _channel.Writer.TryComplete();
     }
 
+    internal static BrokerRecord ToRecord(ConsumeResult<Ignore, byte[]> result)
+    {
+        string? messageId = null;
+        if (result.Message.Headers is { Count: > 0 } headers && headers.TryGetLastBytes(MessageIdHeader, out var idBytes))
+        {
+            messageId = Encoding.UTF8.GetString(idBytes);
+        }
+
+        return new BrokerRecord(
+            result.Partition.Value,
+            result.Offset.Value,
+            DateTimeOffset.FromUnixTimeMilliseconds(result.Message.Timestamp.UnixTimestampMs),
+            result.Message.Value ?? [],
+            messageId);
+    }
+
     private void Assign(IConsumer<Ignore, byte[]> consumer)
     {
         var assignment = new List<TopicPartitionOffset>(_next.Length);
         for (var p = 0; p < _next.Length; p++)
         {
-            assignment.Add(new TopicPartitionOffset(topic.Name, p, _next[p]));
+            assignment.Add(new TopicPartitionOffset(_topic, p, _next[p]));
         }
 
         consumer.Assign(assignment);
@@ -207,7 +198,7 @@ internal sealed class KafkaLiveFeed(KafkaClients clients, KafkaTopic topic, Kafk
     {
         if (e.Error.IsFatal)
         {
-            Log.ConsumerRestarted(logger, KafkaClients.Describe(e.Error));
+            Log.ConsumerRestarted(_logger, KafkaClients.Describe(e.Error));
             return true;
         }
 
@@ -216,7 +207,7 @@ internal sealed class KafkaLiveFeed(KafkaClients clients, KafkaTopic topic, Kafk
         if (error != _lastError)
         {
             _lastError = error;
-            Log.RecordError(logger, error.Partition, error.Offset, KafkaClients.Describe(e.Error));
+            Log.RecordError(_logger, error.Partition, error.Offset, KafkaClients.Describe(e.Error));
         }
 
         return false;
