@@ -191,27 +191,8 @@ public abstract class TransportComplianceTests
     [InlineData(true)]
     public async Task Flush_AfterTheClientDisconnects_ReturnsFalseOrThrowsIOException(bool abortive)
     {
-        using var cts = new CancellationTokenSource(Wait);
-        await using var connection = await OpenAsync(cts.Token);
-        var transport = connection.Transport;
-        transport.Output.Write(Frame(0));
-        await SendAsync(transport, cts.Token);
-        await ReadExactlyAsync(connection, Frame(0).Length, cts.Token).WaitAsync(Wait);
-
-        await connection.DisconnectAsync(abortive);
-
-        // A send may still be taken by the kernel before the reset comes back; none may succeed for long.
-        object? ended = true;
-        var attempts = 0;
-        while (ended is true && attempts++ < 500 && !cts.IsCancellationRequested)
-        {
-            transport.Output.Write(Pattern(16 * 1024, seed: attempts));
-            ended = await EndsAsync(transport.FlushAsync(cts.Token).AsTask(), Prompt);
-            if (ended is true)
-            {
-                await Task.Delay(10, cts.Token);
-            }
-        }
+        var (ended, attempts) = await SendAfterTheClientLeftAsync(abortive, async (transport, token) =>
+            await EndsAsync(transport.FlushAsync(token).AsTask(), Prompt));
 
         Assert.True(ended is false or IOException, $"after {attempts} flushes to a client that left, the last returned {Describe(ended)}");
     }
@@ -221,34 +202,17 @@ public abstract class TransportComplianceTests
     [InlineData(true)]
     public async Task TrySend_AfterTheClientDisconnects_ThrowsIOExceptionOrReturnsFalse(bool abortive)
     {
-        using var cts = new CancellationTokenSource(Wait);
-        await using var connection = await OpenAsync(cts.Token);
-        var transport = connection.Transport;
-        transport.Output.Write(Frame(0));
-        await SendAsync(transport, cts.Token);
-        await ReadExactlyAsync(connection, Frame(0).Length, cts.Token).WaitAsync(Wait);
-
-        await connection.DisconnectAsync(abortive);
-
-        object? ended = true;
-        var attempts = 0;
-        while (ended is true && attempts++ < 500 && !cts.IsCancellationRequested)
+        var (ended, attempts) = await SendAfterTheClientLeftAsync(abortive, (transport, _) =>
         {
-            transport.Output.Write(Pattern(16 * 1024, seed: attempts));
             try
             {
-                ended = transport.TrySend();
+                return Task.FromResult<object?>(transport.TrySend());
             }
             catch (Exception ex)
             {
-                ended = ex;
+                return Task.FromResult<object?>(ex);
             }
-
-            if (ended is true)
-            {
-                await Task.Delay(10, cts.Token);
-            }
-        }
+        });
 
         Assert.True(ended is false or IOException, $"after {attempts} sends to a client that left, the last returned {Describe(ended)}");
     }
@@ -372,6 +336,38 @@ public abstract class TransportComplianceTests
     }
 
     /// <summary>What a flush ended with (its result, or the exception it threw), or null when it was still pending after <paramref name="within"/>.</summary>
+    /// <summary>
+    /// Sends one frame the client reads, lets the client leave, then writes and sends again with
+    /// <paramref name="send"/> while it reports success (true): a send may still be taken by the
+    /// kernel before the reset comes back; none may succeed for long. Returns what the last send
+    /// reported and how many were made.
+    /// </summary>
+    private async Task<(object? Ended, int Attempts)> SendAfterTheClientLeftAsync(bool abortive, Func<IConnectionTransport, CancellationToken, Task<object?>> send)
+    {
+        using var cts = new CancellationTokenSource(Wait);
+        await using var connection = await OpenAsync(cts.Token);
+        var transport = connection.Transport;
+        transport.Output.Write(Frame(0));
+        await SendAsync(transport, cts.Token);
+        await ReadExactlyAsync(connection, Frame(0).Length, cts.Token).WaitAsync(Wait);
+
+        await connection.DisconnectAsync(abortive);
+
+        object? ended = true;
+        var attempts = 0;
+        while (ended is true && attempts++ < 500 && !cts.IsCancellationRequested)
+        {
+            transport.Output.Write(Pattern(16 * 1024, seed: attempts));
+            ended = await send(transport, cts.Token);
+            if (ended is true)
+            {
+                await Task.Delay(10, cts.Token);
+            }
+        }
+
+        return (ended, attempts);
+    }
+
     private static async Task<object?> EndsAsync(Task<bool> flush, TimeSpan within)
     {
         if (await Task.WhenAny(flush, Task.Delay(within)) != flush)
