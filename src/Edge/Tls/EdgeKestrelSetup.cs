@@ -90,10 +90,10 @@ internal sealed class EdgeKestrelSetup(IConfiguration configuration, IOptions<Ed
                 break;
             case ListenKind.Https:
                 endpoint.Protocols = http2.Enabled ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
-                endpoint.UseHttps(new HttpsConnectionAdapterOptions
+                endpoint.UseHttps(new TlsHandshakeCallbackOptions
                 {
-                    ServerCertificateSelector = selector!.Select,
-                    SslProtocols = protocols,
+                    OnConnection = selector!.OnHandshake,
+                    OnConnectionState = protocols,
                 });
                 if (idleBuffers is { Enabled: true })
                 {

@@ -1,3 +1,4 @@
+using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
@@ -6,6 +7,85 @@ namespace Edge.Tls;
 /// <summary>Reads one configured certificate from its files: PEM certificate and key, or PKCS#12.</summary>
 internal static class TlsCertificateFiles
 {
+    private const string ServerAuthentication = "1.3.6.1.5.5.7.3.1";
+
+    /// <summary>
+    /// Loads the certificate, its key and the chain the files hold after it (PEM: the certificates
+    /// after the first, as in a <c>fullchain.pem</c>; PKCS#12: the others), ready to serve: the
+    /// chain is resolved once here, not at every handshake. Offline: nothing is fetched from the
+    /// network, the files and the system store are the chain.
+    /// </summary>
+    public static SslStreamCertificateContext LoadForServer(TlsCertificateOptions options)
+    {
+        var certificate = Load(options);
+        try
+        {
+            if (!AllowsServerAuthentication(certificate))
+            {
+                throw new CryptographicException("the certificate's extended key usage does not include server authentication (1.3.6.1.5.5.7.3.1).");
+            }
+
+            return SslStreamCertificateContext.Create(certificate, LoadChain(options, certificate), offline: true);
+        }
+        catch
+        {
+            certificate.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>True when the certificate has no extended key usage extension or one that includes server authentication.</summary>
+    public static bool AllowsServerAuthentication(X509Certificate2 certificate)
+    {
+        foreach (var extension in certificate.Extensions)
+        {
+            if (extension is X509EnhancedKeyUsageExtension usage)
+            {
+                foreach (var oid in usage.EnhancedKeyUsages)
+                {
+                    if (oid.Value == ServerAuthentication)
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The certificates the files hold besides <paramref name="certificate"/>: its intermediates.</summary>
+    public static X509Certificate2Collection LoadChain(TlsCertificateOptions options, X509Certificate2 certificate)
+    {
+        var path = System.IO.Path.GetFullPath(options.Path!);
+        var all = IsPkcs12(path)
+            ? X509CertificateLoader.LoadPkcs12CollectionFromFile(path, options.Password, X509KeyStorageFlags.EphemeralKeySet)
+            : PemCertificates(path);
+        var chain = new X509Certificate2Collection();
+        foreach (var other in all)
+        {
+            if (other.Thumbprint == certificate.Thumbprint)
+            {
+                other.Dispose();
+            }
+            else
+            {
+                chain.Add(other);
+            }
+        }
+
+        return chain;
+    }
+
+    private static X509Certificate2Collection PemCertificates(string path)
+    {
+        var all = new X509Certificate2Collection();
+        all.ImportFromPemFile(path);
+        return all;
+    }
+
     public static bool IsPkcs12(string path) =>
         path.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".p12", StringComparison.OrdinalIgnoreCase);
 

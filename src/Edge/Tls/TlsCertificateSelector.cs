@@ -1,13 +1,18 @@
+using System.Net.Security;
+using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Edge.Diagnostics;
-using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Options;
 
 namespace Edge.Tls;
 
 /// <summary>
 /// Holds the certificates of <c>Edge:Tls</c> and picks one per TLS handshake by its SNI name
-/// (Kestrel's <c>ServerCertificateSelector</c>). A reload swaps the whole set at once: handshakes
+/// (Kestrel's TLS handshake callback). Each certificate's chain is resolved when it is loaded:
+/// Kestrel's <c>ServerCertificateSelector</c> would hand <c>SslStream</c> a bare certificate, and
+/// it builds the chain again at every handshake (bench/README.md, "Where a TLS handshake's CPU
+/// goes"), and sends no intermediate the system store lacks. A reload swaps the whole set at once: handshakes
 /// after it get the new certificate, connections already open keep theirs. A certificate whose new
 /// files do not load keeps its previous certificate.
 /// </summary>
@@ -17,7 +22,7 @@ internal sealed partial class TlsCertificateSelector
     private readonly ILogger<TlsCertificateSelector> _logger;
     private readonly Lock _reloading = new();
     private readonly Dictionary<string, IReadOnlyList<string>> _hosts = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, X509Certificate2> _current = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, SslStreamCertificateContext> _current = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, string> _fingerprints = new(StringComparer.OrdinalIgnoreCase);
     private readonly string _defaultName;
     private volatile TlsCertificateSet? _set;
@@ -43,17 +48,26 @@ internal sealed partial class TlsCertificateSelector
     /// <summary>The fingerprint of each certificate's files as they were when it was last loaded or tried.</summary>
     public IReadOnlyDictionary<string, string> LoadedFingerprints => _fingerprints;
 
-    /// <summary>For Kestrel's <c>ServerCertificateSelector</c>.</summary>
-    public X509Certificate2? Select(ConnectionContext? connection, string? serverName) => Current.Select(serverName);
+    /// <summary>
+    /// For Kestrel's <see cref="TlsHandshakeCallbackOptions.OnConnection"/>, with the endpoint's TLS
+    /// versions as its state. ALPN is left to Kestrel, which sets it from the endpoint's protocols.
+    /// </summary>
+    public ValueTask<SslServerAuthenticationOptions> OnHandshake(TlsHandshakeCallbackContext context) =>
+        ValueTask.FromResult(new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = Current.Select(context.ClientHelloInfo.ServerName),
+            EnabledSslProtocols = (SslProtocols)context.State!,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        });
 
     /// <summary>Loads the named certificate again from its files; on failure logs the file and keeps the certificate served now.</summary>
     public bool TryReload(string name)
     {
         var certificate = _options.Certificates[name];
-        X509Certificate2 loaded;
+        SslStreamCertificateContext loaded;
         try
         {
-            loaded = TlsCertificateFiles.Load(certificate);
+            loaded = TlsCertificateFiles.LoadForServer(certificate);
         }
         catch (Exception ex)
         {
@@ -65,11 +79,12 @@ internal sealed partial class TlsCertificateSelector
         {
             _current[name] = loaded;
             _hosts[name] = HostsOf(certificate, loaded);
-            _set = new TlsCertificateSet(new Dictionary<string, X509Certificate2>(_current, StringComparer.OrdinalIgnoreCase), new Dictionary<string, IReadOnlyList<string>>(_hosts, StringComparer.OrdinalIgnoreCase), _defaultName);
+            _set = new TlsCertificateSet(new Dictionary<string, SslStreamCertificateContext>(_current, StringComparer.OrdinalIgnoreCase), new Dictionary<string, IReadOnlyList<string>>(_hosts, StringComparer.OrdinalIgnoreCase), _defaultName);
         }
 
         // The previous certificate is not disposed: connections opened with it may still use it.
-        Log.Reloaded(_logger, name, loaded.Subject, loaded.Thumbprint, loaded.NotAfter);
+        var served = loaded.TargetCertificate;
+        Log.Reloaded(_logger, name, served.Subject, served.Thumbprint, served.NotAfter);
         return true;
     }
 
@@ -86,18 +101,18 @@ internal sealed partial class TlsCertificateSelector
             {
                 // Hashed before reading: a change while loading is seen as one at the next check.
                 _fingerprints[name] = TlsCertificateFiles.Fingerprint(TlsCertificateFiles.PathsOf(certificate));
-                var loaded = TlsCertificateFiles.Load(certificate);
+                var loaded = TlsCertificateFiles.LoadForServer(certificate);
                 _current[name] = loaded;
                 _hosts[name] = HostsOf(certificate, loaded);
-                Log.Loaded(_logger, name, loaded.Subject, string.Join(", ", _hosts[name]), loaded.NotAfter);
+                Log.Loaded(_logger, name, loaded.TargetCertificate.Subject, string.Join(", ", _hosts[name]), loaded.TargetCertificate.NotAfter);
             }
 
-            return _set = new TlsCertificateSet(new Dictionary<string, X509Certificate2>(_current, StringComparer.OrdinalIgnoreCase), new Dictionary<string, IReadOnlyList<string>>(_hosts, StringComparer.OrdinalIgnoreCase), _defaultName);
+            return _set = new TlsCertificateSet(new Dictionary<string, SslStreamCertificateContext>(_current, StringComparer.OrdinalIgnoreCase), new Dictionary<string, IReadOnlyList<string>>(_hosts, StringComparer.OrdinalIgnoreCase), _defaultName);
         }
     }
 
-    private static List<string> HostsOf(TlsCertificateOptions options, X509Certificate2 certificate) =>
-        options.Hosts.Count > 0 ? options.Hosts : TlsCertificateFiles.DnsNames(certificate);
+    private static List<string> HostsOf(TlsCertificateOptions options, SslStreamCertificateContext certificate) =>
+        options.Hosts.Count > 0 ? options.Hosts : TlsCertificateFiles.DnsNames(certificate.TargetCertificate);
 
     private static partial class Log
     {

@@ -1,3 +1,4 @@
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Edge.Tls;
@@ -5,17 +6,18 @@ namespace Edge.Tls;
 /// <summary>
 /// The certificates served at one moment, indexed for a handshake: an exact SNI name first, then a
 /// wildcard one label up (<c>a.example.com</c> matches <c>*.example.com</c>, not <c>b.a.example.com</c>),
-/// then the default. Immutable: a reload builds a new set.
+/// then the default. Each is a ready <see cref="SslStreamCertificateContext"/> (certificate, key and
+/// chain). Immutable: a reload builds a new set.
 /// </summary>
 internal sealed class TlsCertificateSet
 {
-    private readonly Dictionary<string, X509Certificate2> _exact;
-    private readonly Dictionary<string, X509Certificate2> _wildcard;
+    private readonly Dictionary<string, SslStreamCertificateContext> _exact;
+    private readonly Dictionary<string, SslStreamCertificateContext> _wildcard;
 
-    public TlsCertificateSet(IReadOnlyDictionary<string, X509Certificate2> byName, IReadOnlyDictionary<string, IReadOnlyList<string>> hostsByName, string defaultName)
+    public TlsCertificateSet(IReadOnlyDictionary<string, SslStreamCertificateContext> byName, IReadOnlyDictionary<string, IReadOnlyList<string>> hostsByName, string defaultName)
     {
-        _exact = new Dictionary<string, X509Certificate2>(StringComparer.OrdinalIgnoreCase);
-        _wildcard = new Dictionary<string, X509Certificate2>(StringComparer.OrdinalIgnoreCase);
+        _exact = new Dictionary<string, SslStreamCertificateContext>(StringComparer.OrdinalIgnoreCase);
+        _wildcard = new Dictionary<string, SslStreamCertificateContext>(StringComparer.OrdinalIgnoreCase);
         ByName = byName;
         Default = byName[defaultName];
         foreach (var (name, hosts) in hostsByName)
@@ -35,11 +37,11 @@ internal sealed class TlsCertificateSet
         }
     }
 
-    public IReadOnlyDictionary<string, X509Certificate2> ByName { get; }
+    public IReadOnlyDictionary<string, SslStreamCertificateContext> ByName { get; }
 
-    public X509Certificate2 Default { get; }
+    public SslStreamCertificateContext Default { get; }
 
-    public X509Certificate2 Select(string? serverName)
+    public SslStreamCertificateContext Select(string? serverName)
     {
         if (string.IsNullOrEmpty(serverName))
         {
@@ -59,4 +61,7 @@ internal sealed class TlsCertificateSet
 
         return Default;
     }
+
+    /// <summary>The certificate served for <paramref name="serverName"/>.</summary>
+    public X509Certificate2 CertificateFor(string? serverName) => Select(serverName).TargetCertificate;
 }

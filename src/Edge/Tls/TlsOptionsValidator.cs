@@ -167,6 +167,10 @@ internal sealed class TlsOptionsValidator(IConfiguration configuration) : IValid
         try
         {
             using var loaded = TlsCertificateFiles.Load(certificate);
+            if (!TlsCertificateFiles.AllowsServerAuthentication(loaded))
+            {
+                errors.Add($"{key}: '{TlsCertificateFiles.PathsOf(certificate)[0]}' cannot serve TLS: its extended key usage does not include server authentication (1.3.6.1.5.5.7.3.1).");
+            }
         }
         catch (Exception ex)
         {

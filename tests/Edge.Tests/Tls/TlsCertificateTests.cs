@@ -31,6 +31,32 @@ public sealed class TlsCertificateTests
     }
 
     [Fact]
+    public async Task FullChainPem_SendsTheIntermediate_AfterTheCertificate()
+    {
+        // A public CA's certificate arrives as fullchain.pem; a client that lacks the intermediate
+        // (not in the system store here either) can only build the chain if the server sends it.
+        using var files = new TestCertificates();
+        var (leaf, intermediate) = TestCertificates.CreateChain("chain.test");
+        var (cert, key) = files.WriteFullChainPem("chain", leaf, intermediate);
+        await using var edge = await EdgeTestHost.StartAsync(TlsTestKit.Settings(cert, key));
+
+        var handshake = await TlsTestKit.HandshakeAsync(TlsTestKit.Https(edge).Port, "chain.test");
+        Assert.Equal("chain.test", handshake.CommonName);
+        Assert.Equal(["CN=chain.test", "CN=Edge Test Intermediate"], handshake.SentChain);
+    }
+
+    [Fact]
+    public async Task Certificate_NotForServerAuthentication_StopsTheStart()
+    {
+        using var files = new TestCertificates();
+        var (leaf, intermediate) = TestCertificates.CreateChain("client.test", leafUsage: "1.3.6.1.5.5.7.3.2");
+        var (cert, key) = files.WriteFullChainPem("client", leaf, intermediate);
+
+        var failures = await StartFailuresAsync(TlsTestKit.Settings(cert, key));
+        Assert.Contains(failures, f => f.StartsWith("Edge:Tls:Certificates:main", StringComparison.Ordinal) && f.Contains("server authentication", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Pfx_WithPassword_IsServed()
     {
         using var files = new TestCertificates();

@@ -84,9 +84,13 @@ internal static class TlsTestKit
         using var timeout = new CancellationTokenSource(Wait);
         await tcp.ConnectAsync(IPAddress.Loopback, port, timeout.Token);
         X509Certificate2? served = null;
-        await using var ssl = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false, (_, certificate, _, _) =>
+        var chain = new List<string>();
+        await using var ssl = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false, (_, certificate, sent, _) =>
         {
             served = certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+
+            // The certificates the server sent after its own are the chain's extra store.
+            chain.AddRange(sent?.ChainPolicy.ExtraStore.Select(c => c.Subject) ?? []);
             return true;
         });
         await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
@@ -95,7 +99,7 @@ internal static class TlsTestKit
             EnabledSslProtocols = protocols,
             ApplicationProtocols = [new SslApplicationProtocol(alpn)],
         }, timeout.Token);
-        return new Handshake(served!, ssl.SslProtocol, ssl.NegotiatedApplicationProtocol.ToString());
+        return new Handshake(served!, ssl.SslProtocol, ssl.NegotiatedApplicationProtocol.ToString(), chain);
     }
 
     /// <summary>Waits until <paramref name="condition"/> holds, or fails the test after <paramref name="within"/>.</summary>
@@ -113,7 +117,7 @@ internal static class TlsTestKit
         }
     }
 
-    internal sealed record Handshake(X509Certificate2 Certificate, SslProtocols Protocol, string Alpn)
+    internal sealed record Handshake(X509Certificate2 Certificate, SslProtocols Protocol, string Alpn, IReadOnlyList<string> SentChain)
     {
         public string CommonName => Certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
     }
