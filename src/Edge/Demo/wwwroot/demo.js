@@ -38,6 +38,7 @@ function toast(kind, title, message, duration) {
   }
   element.append(document.createTextNode(message));
   $('toasts').append(element);
+  while ($('toasts').children.length > 4) $('toasts').firstElementChild.remove();
   demo.toasts.push((title ? title + ': ' : '') + message);
   setTimeout(() => element.remove(), Number(duration) > 0 ? Number(duration) : 5000);
 }
