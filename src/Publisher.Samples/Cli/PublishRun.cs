@@ -38,15 +38,17 @@ public sealed class PublishRun(IEnvelopePublisher publisher, Scenario scenario, 
         {
             if (rate > 0)
             {
-                // Step n is due at n / rate seconds after the start, however long publishing took.
-                var due = TimeSpan.FromSeconds(step / rate) - clock.Elapsed;
-                if (due > TimeSpan.Zero)
+                // Step n is due at n / rate seconds after the start, however long publishing took;
+                // a step due at or after the end of the run is not published.
+                var dueAt = TimeSpan.FromSeconds(step / rate);
+                if (dueAt >= deadline)
                 {
-                    await Task.Delay(due < deadline - clock.Elapsed ? due : deadline - clock.Elapsed, cancellationToken);
-                    if (clock.Elapsed >= deadline)
-                    {
-                        break;
-                    }
+                    break;
+                }
+
+                if (dueAt > clock.Elapsed)
+                {
+                    await Task.Delay(dueAt - clock.Elapsed, cancellationToken);
                 }
             }
 
