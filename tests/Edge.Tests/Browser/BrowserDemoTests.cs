@@ -40,7 +40,7 @@ public sealed class BrowserDemoTests
         try
         {
             page = await BrowserPage.OpenAsync($"http://127.0.0.1:{port}/");
-            await WaitAsync(page, "the page's stream and the chat's htmx stream", () => Task.FromResult(edge.Services.GetRequiredService<EventHub>().ConnectionCount == 2));
+            await WaitAsync(page, "the page's stream and the htmx streams of the chat and the task", () => Task.FromResult(edge.Services.GetRequiredService<EventHub>().ConnectionCount == 3));
             await WaitForAsync(page, "document.getElementById('badge-state').textContent", "open");
             var session = (await page.EvalAsync("demo.sessionId")).GetString()!;
 
@@ -56,15 +56,20 @@ public sealed class BrowserDemoTests
             await page.FillAsync("#chat-form input[name=message]", "hello from the page");
             await page.ClickAsync("#chat-form button");
             await WaitForAsync(page, "[...document.querySelectorAll('#chat-room .chat-line')].map(l => l.textContent).join('|')", "ann hello from the page");
+            await page.ClickAsync("#run-task");
+            await WaitForAsync(page, "document.getElementById('task-status').textContent + ' ' + document.getElementById('task-percent').textContent + ' ' + document.querySelector('#task-track > div').style.width", "Done 100% 100%");
 
             // From the CLI, as the page suggests: an order, this page's session, a chat line.
             string[] http = ["--url", edge.BaseAddress.ToString(), "--rate", "0"];
             Assert.Equal(0, await Publisher.Samples.PublisherCli.RunAsync(["http", "orders", .. http]).WaitAsync(WaitLimit));
             Assert.Equal(0, await Publisher.Samples.PublisherCli.RunAsync(["http", "pdf", "--session", session, .. http]).WaitAsync(WaitLimit));
             Assert.Equal(0, await Publisher.Samples.PublisherCli.RunAsync(["http", "chat", "--user", "cli", "--count", "1", .. http]).WaitAsync(WaitLimit));
+            Assert.Equal(0, await Publisher.Samples.PublisherCli.RunAsync(["http", "task-progress", "--count", "3", .. http]).WaitAsync(WaitLimit));
             await WaitForAsync(page, "document.querySelector('#orders tr[data-order-id=\"12345\"] td.status')?.textContent ?? ''", "shipped");
             await WaitForAsync(page, "demo.toasts.join('|')", "PDF processed: PDF processed: 1200 characters extracted");
             await WaitForAsync(page, "[...document.querySelectorAll('#chat-room .chat-line')].map(l => l.textContent).join('|')", "cli message 1 of 1");
+            // The CLI's bar fragment is the seed's (its Tailwind classes), so it is told apart from the page's own.
+            await WaitForAsync(page, "document.querySelectorAll('#task-track > div').length + ' ' + document.querySelector('#task-track > div').className + ' ' + document.querySelector('#task-track > div').style.width", "1 h-full bg-blue-500 100%");
             await page.ScreenshotAsync(Path.Combine(artifacts, "demo-live.png"));
 
             // The edge goes away; two toasts are published while it is gone; another edge takes the port.

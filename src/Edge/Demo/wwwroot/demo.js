@@ -129,19 +129,24 @@ function connect(settings) {
   demo.source = source;
 }
 
-// htmx's SSE extension appends each HTML fragment of the chat channel (the seed's chat room).
+// htmx's SSE extension swaps HTML fragments in: the chat room appends each line (the seed's chat
+// room), the task box replaces its status, percent and bar (the seed's progress tracker).
+function connectHtmx(element, settings, channel) {
+  element.setAttribute('hx-ext', 'sse');
+  element.setAttribute('sse-connect', `${settings.stream}?${settings.channelsQuery}=${encodeURIComponent(channel)}`);
+  if (window.htmx) {
+    htmx.process(element);
+  } else {
+    element.textContent = 'htmx is missing: build the edge with npm installed (see the README).';
+  }
+}
+
 function connectChat(settings) {
   const room = $('chat-room');
-  room.setAttribute('hx-ext', 'sse');
-  room.setAttribute('sse-connect', `${settings.stream}?${settings.channelsQuery}=${encodeURIComponent(settings.chatChannel)}`);
   room.setAttribute('sse-swap', 'message');
   room.setAttribute('hx-swap', 'beforeend');
-  if (window.htmx) {
-    htmx.process(room);
-    room.addEventListener('htmx:afterSwap', () => { room.scrollTop = room.scrollHeight; });
-  } else {
-    room.textContent = 'htmx is missing: build the edge with npm installed (see the README).';
-  }
+  room.addEventListener('htmx:afterSwap', () => { room.scrollTop = room.scrollHeight; });
+  connectHtmx(room, settings, settings.chatChannel);
 }
 
 async function publish(envelopes) {
@@ -180,6 +185,19 @@ async function startSync() {
   }
 }
 
+// The htmx progress tracker's three events, as the CLI's task-progress scenario sends them.
+async function runTask() {
+  for (let percent = 0; percent <= 100; percent += 20) {
+    const ok = await publish([
+      { channel: 'tasks.demo', event: 'status', data: percent < 100 ? `Processing step ${percent / 20 + 1}` : 'Done' },
+      { channel: 'tasks.demo', event: 'percent', data: `${percent}%` },
+      { channel: 'tasks.demo', event: 'bar', data: `<div id="progress-bar" style="width: ${percent}%"></div>` },
+    ]);
+    if (!ok) return;
+    await sleep(300);
+  }
+}
+
 async function lockDocument() {
   await publish([{ channel: 'documents', event: 'documentLocked', data: { stable_id: 'doc-1', locked_by: 'tab ' + demo.sessionId.slice(0, 4), session: demo.sessionId } }]);
 }
@@ -190,10 +208,17 @@ async function start() {
   $('ship-order').addEventListener('click', shipOrder);
   $('start-sync').addEventListener('click', startSync);
   $('lock-document').addEventListener('click', lockDocument);
+  $('run-task').addEventListener('click', runTask);
   const response = await fetch('/_edge/demo/settings');
   demo.settings = await response.json();
   connect(demo.settings);
   connectChat(demo.settings);
+  // The swap targets get their attributes here, with the connection: htmx registers an element's
+  // sse-swap when it processes it, against the sse-connect around it at that moment.
+  $('task-status').setAttribute('sse-swap', 'status');
+  $('task-percent').setAttribute('sse-swap', 'percent');
+  $('task-track').setAttribute('sse-swap', 'bar');
+  connectHtmx($('task'), demo.settings, 'tasks.demo');
 }
 
 start().catch(error => { $('publish-status').textContent = 'demo failed to start: ' + error; });
