@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the repository: installs and starts what the tests need (RabbitMQ and
-# chromium from Debian's packages, playwright-core from npm; Kafka tests use librdkafka's
+# Runs every test of the repository: installs and starts what the tests need (RabbitMQ,
+# chromium and docker-compose from Debian's packages, playwright-core from npm; Kafka tests use librdkafka's
 # built-in mock cluster), restores, builds and
 # tests the solution, and ends with one line "N passed, N failed, N skipped" from the TRX results.
 # Extra arguments go to `dotnet test` (e.g. --filter "Category=RabbitMq").
@@ -13,6 +13,7 @@ if [ -z "${EDGE_RABBITMQ_URI:-}" ]; then
 fi
 
 bash scripts/kafka-tools.sh || { echo "could not install kcat"; echo "0 passed, 1 failed"; exit 1; }
+bash scripts/compose.sh
 bash scripts/browser.sh || { echo "could not install the browser test tools"; echo "0 passed, 1 failed"; exit 1; }
 
 dotnet restore Edge.sln || { echo "0 passed, 1 failed"; exit 1; }

@@ -1,19 +1,13 @@
-// Publishers a user copies from. Run one with:
-//   dotnet run --project src/Publisher.Samples -- http [edge-url] [key] [channel] [count]
-//   dotnet run --project src/Publisher.Samples -- rabbitmq [uri] [stream|exchange:name] [count]
-// Each sample lives in its own file; this file only dispatches on the first argument.
-using Publisher.Samples;
-
-return (args.Length > 0 ? args[0].ToLowerInvariant() : string.Empty) switch
+// Publishers a user copies from (Publishers/), driven by one CLI:
+//   dotnet run --project src/Publisher.Samples -- http orders
+//   dotnet run --project src/Publisher.Samples -- rabbitmq sync --session abc123 --uri amqp://guest:guest@localhost:5672/
+//   dotnet run --project src/Publisher.Samples -- kafka chat --bootstrap localhost:9092 --rate 10 --duration 30
+//   dotnet run --project src/Publisher.Samples -- scenarios
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
 {
-    "http" => await HttpPublisher.RunAsync(args[1..]),
-    "rabbitmq" => await RabbitMqPublisher.RunAsync(args[1..]),
-    _ => Usage(),
+    e.Cancel = true;
+    stop.Cancel();
 };
 
-static int Usage()
-{
-    Console.Error.WriteLine("usage: Publisher.Samples http [edge-url] [key] [channel] [count]");
-    Console.Error.WriteLine("       Publisher.Samples rabbitmq [uri] [stream|exchange:name] [count]");
-    return 2;
-}
+return await Publisher.Samples.PublisherCli.RunAsync(args, stop.Token);

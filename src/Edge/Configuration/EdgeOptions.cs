@@ -56,6 +56,9 @@ public sealed class EdgeOptions
     /// <summary>CORS policies that streams and YARP routes name.</summary>
     public Cors.EdgeCorsOptions Cors { get; set; } = new();
 
+    /// <summary>The demo pages (off by default; on in <c>config/edge.json</c>).</summary>
+    public Demo.DemoOptions Demo { get; set; } = new();
+
     /// <summary>SSE streams served by the edge itself, by name.</summary>
     public Dictionary<string, StreamOptions> Streams { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 }

@@ -54,6 +54,12 @@ internal sealed partial class EdgeOptionsValidator(BrokerCatalog brokers) : IVal
             reserved.TryAdd(Normalize(options.Publish.Path), "Edge:Publish:Path");
         }
 
+        if (options.Demo.Enabled)
+        {
+            reserved.TryAdd(Normalize(options.Demo.Path), "Edge:Demo:Path");
+        }
+
+        Demo.DemoValidator.Validate(options, errors);
         Limits.LimitsValidator.Validate(options.Limits, errors);
         RateLimiting.RateLimitingValidator.Validate(options.RateLimiting, errors);
         Cors.CorsValidator.Validate(options.Cors, errors);

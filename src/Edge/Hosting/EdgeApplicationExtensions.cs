@@ -2,6 +2,7 @@ using Edge.Configuration;
 using Edge.Diagnostics;
 using Edge.Health;
 using Edge.Hub;
+using Edge.Proxy;
 using Edge.Publishing;
 using Edge.Streams;
 using Edge.Subscribing;
@@ -86,6 +87,11 @@ public static class EdgeApplicationExtensions
             }
         }
 
+        if (options.Demo.Enabled)
+        {
+            MapDemo(app, options.Demo);
+        }
+
         var streams = app.Services.GetRequiredService<SseStreamEndpoint>();
         foreach (var definition in app.Services.GetRequiredService<StreamCatalog>().Streams)
         {
@@ -100,7 +106,25 @@ public static class EdgeApplicationExtensions
             }
         }
 
-        app.MapReverseProxy();
+        var proxyErrors = app.Services.GetRequiredService<ProxyErrorResponder>();
+        app.MapReverseProxy(proxy =>
+        {
+            // The steps MapReverseProxy() runs by default, behind the one that fills an empty error answer.
+            proxy.Use(proxyErrors.InvokeAsync);
+            proxy.UseSessionAffinity();
+            proxy.UseLoadBalancing();
+            proxy.UsePassiveHealthChecks();
+        });
         return app;
+    }
+
+    private static void MapDemo(WebApplication app, Demo.DemoOptions demo)
+    {
+        var endpoints = app.Services.GetRequiredService<Demo.DemoEndpoints>();
+        app.MapGet(demo.Path, endpoints.PageAsync).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge demo page");
+        app.MapGet(Demo.DemoEndpoints.SettingsPath, endpoints.SettingsAsync).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge demo settings");
+        app.Map(Demo.DemoEndpoints.PublishPath, endpoints.PublishAsync).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge demo publish");
+        app.Map(Demo.DemoEndpoints.ChatPath, endpoints.ChatAsync).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge demo chat");
+        app.MapGet(Demo.DemoOptions.AssetsPath + "/{**file}", (HttpContext context, string file) => endpoints.AssetAsync(context, file)).WithOrder(EdgeEndpointOrder + 1).WithDisplayName("Edge demo assets");
     }
 }

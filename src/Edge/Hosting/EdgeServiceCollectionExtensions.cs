@@ -50,6 +50,8 @@ public static class EdgeServiceCollectionExtensions
         services.AddEdgeRateLimiting(configuration);
         services.AddEdgeCors(configuration);
         services.TryAddSingleton<PublishEndpoint>();
+        services.TryAddSingleton<Demo.DemoEndpoints>();
+        services.TryAddSingleton<ProxyErrorResponder>();
         services.AddEdgeTls(configuration);
 
         services.AddReverseProxy()

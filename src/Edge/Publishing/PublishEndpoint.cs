@@ -23,10 +23,8 @@ internal sealed partial class PublishEndpoint(IEventBroker broker, EdgeMetrics m
 
     public async Task HandleAsync(HttpContext context)
     {
-        if (!HttpMethods.IsPost(context.Request.Method))
+        if (!await IsPostAsync(context).ConfigureAwait(false))
         {
-            context.Response.Headers.Allow = "POST";
-            await RejectAsync(context, StatusCodes.Status405MethodNotAllowed, "Method not allowed", "Publish with POST.").ConfigureAwait(false);
             return;
         }
 
@@ -38,6 +36,29 @@ internal sealed partial class PublishEndpoint(IEventBroker broker, EdgeMetrics m
             return;
         }
 
+        await AcceptAsync(context, refuse: null).ConfigureAwait(false);
+    }
+
+    /// <summary>Answers 405 unless the request is a POST.</summary>
+    public async Task<bool> IsPostAsync(HttpContext context)
+    {
+        if (HttpMethods.IsPost(context.Request.Method))
+        {
+            return true;
+        }
+
+        context.Response.Headers.Allow = "POST";
+        await RejectAsync(context, StatusCodes.Status405MethodNotAllowed, "Method not allowed", "Publish with POST.").ConfigureAwait(false);
+        return false;
+    }
+
+    /// <summary>
+    /// Reads the body's envelopes, validates them whole and publishes them, for a caller already
+    /// admitted. <paramref name="refuse"/> may name why an envelope is not allowed here (the demo
+    /// allows only its channels); the answer is then the same 400 as for any invalid field.
+    /// </summary>
+    public async Task AcceptAsync(HttpContext context, Func<EventEnvelope, EnvelopeError?>? refuse)
+    {
         if (context.Request.ContentLength > _options.MaxBodyBytes)
         {
             await RejectBodyTooLargeAsync(context).ConfigureAwait(false);
@@ -52,7 +73,7 @@ internal sealed partial class PublishEndpoint(IEventBroker broker, EdgeMetrics m
         }
 
         var errors = new List<EnvelopeError>();
-        var envelopes = Parse(body, errors);
+        var envelopes = Parse(body, errors, refuse);
         if (envelopes is null)
         {
             var grouped = errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray());
@@ -61,6 +82,12 @@ internal sealed partial class PublishEndpoint(IEventBroker broker, EdgeMetrics m
             return;
         }
 
+        await PublishAsync(context, envelopes).ConfigureAwait(false);
+    }
+
+    /// <summary>Publishes valid envelopes and answers <c>202 {"ids": [...]}</c>, or 503 when the broker did not confirm.</summary>
+    public async Task PublishAsync(HttpContext context, IReadOnlyList<EventEnvelope> envelopes)
+    {
         var messages = new BrokerMessage[envelopes.Count];
         var ids = new string[envelopes.Count];
         for (var i = 0; i < envelopes.Count; i++)
@@ -115,7 +142,7 @@ internal sealed partial class PublishEndpoint(IEventBroker broker, EdgeMetrics m
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
     }
 
-    private List<EventEnvelope>? Parse(byte[] body, List<EnvelopeError> errors)
+    private List<EventEnvelope>? Parse(byte[] body, List<EnvelopeError> errors, Func<EventEnvelope, EnvelopeError?>? refuse)
     {
         JsonDocument document;
         try
@@ -152,6 +179,11 @@ internal sealed partial class PublishEndpoint(IEventBroker broker, EdgeMetrics m
                 {
                     if (EnvelopeParser.TryRead(element, $"[{index}].", errors, out var envelope))
                     {
+                        if (refuse?.Invoke(envelope) is { } refusal)
+                        {
+                            errors.Add(refusal with { Field = $"[{index}]." + refusal.Field });
+                        }
+
                         envelopes.Add(envelope);
                     }
 
@@ -160,6 +192,11 @@ internal sealed partial class PublishEndpoint(IEventBroker broker, EdgeMetrics m
             }
             else if (EnvelopeParser.TryRead(root, string.Empty, errors, out var envelope))
             {
+                if (refuse?.Invoke(envelope) is { } refusal)
+                {
+                    errors.Add(refusal);
+                }
+
                 envelopes.Add(envelope);
             }
 

@@ -7,7 +7,6 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
-using System.Threading.Channels;
 using Edge.Brokers;
 using Edge.Brokers.InMemory;
 using Edge.Hub;
@@ -84,10 +83,10 @@ public sealed class BrowserHttp2Tests(ITestOutputHelper output)
         var first = await StartEdgeAsync(settings, log, firstRequests);
         Step("first edge started");
         EdgeTestHost? second = null;
-        BrowserPage? page = null;
+        ManyStreamsPage? page = null;
         try
         {
-            page = await BrowserPage.OpenAsync($"https://127.0.0.1:{port}/many.html?prefix=h2&count={Streams}");
+            page = await ManyStreamsPage.OpenAsync($"https://127.0.0.1:{port}/many.html?prefix=h2&count={Streams}");
             Step("page loaded");
             await page.WaitUntilAsync("all 20 streams open on the first edge", s =>
                 first.Services.GetRequiredService<EventHub>().ConnectionCount == Streams && s.Streams.All(x => x.ReadyState == 1));
@@ -172,7 +171,7 @@ public sealed class BrowserHttp2Tests(ITestOutputHelper output)
         await using var edge = await StartEdgeAsync(EdgeSettings(port, certificate, upstream, http2: false), new InMemoryLog(new InMemoryBrokerOptions(), TimeProvider.System), requests);
         Step("edge started");
         var hub = edge.Services.GetRequiredService<EventHub>();
-        await using var page = await BrowserPage.OpenAsync($"https://127.0.0.1:{port}/many.html?prefix=h1&count={Streams}");
+        await using var page = await ManyStreamsPage.OpenAsync($"https://127.0.0.1:{port}/many.html?prefix=h1&count={Streams}");
         Step("page loaded");
 
         await page.WaitUntilAsync("six streams open", s => hub.ConnectionCount == Http11ConnectionsPerHost && s.Streams.Count(x => x.ReadyState == 1) == Http11ConnectionsPerHost);
@@ -368,77 +367,14 @@ public sealed class BrowserHttp2Tests(ITestOutputHelper output)
 
     private sealed record StreamSnapshot(string Channel, int ReadyState, int Opens, int Errors, List<(string Data, string Id)> Received);
 
-    /// <summary>The page in Chromium, driven through eventsource-control.mjs; it keeps what the script said for diagnostics.</summary>
-    private sealed class BrowserPage : IAsyncDisposable
+    /// <summary>The many-streams page in Chromium (<see cref="BrowserPage"/>), read through its window.snapshot().</summary>
+    private sealed class ManyStreamsPage(BrowserPage page) : IAsyncDisposable
     {
-        private readonly Process _process;
-        private readonly Channel<string> _answers = Channel.CreateUnbounded<string>();
-        private readonly ConcurrentQueue<string> _talk = new();
         private PageSnapshot? _last;
 
-        private BrowserPage(Process process)
-        {
-            _process = process;
-            _process.OutputDataReceived += (_, e) =>
-            {
-                if (e.Data is null)
-                {
-                    _answers.Writer.TryComplete();
-                }
-                else if (e.Data.StartsWith('{'))
-                {
-                    _answers.Writer.TryWrite(e.Data);
-                }
-                else
-                {
-                    _talk.Enqueue(e.Data);
-                }
-            };
-            _process.ErrorDataReceived += (_, e) =>
-            {
-                if (e.Data is not null)
-                {
-                    _talk.Enqueue("stderr: " + e.Data);
-                }
-            };
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-        }
+        public static async Task<ManyStreamsPage> OpenAsync(string url) => new(await BrowserPage.OpenAsync(url));
 
-        public static async Task<BrowserPage> OpenAsync(string url)
-        {
-            var folder = FindBrowserFolder();
-            var start = new ProcessStartInfo("node", [Path.Combine(folder, "eventsource-control.mjs"), url, "120000"])
-            {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                WorkingDirectory = folder,
-            };
-            var page = new BrowserPage(Process.Start(start) ?? throw new InvalidOperationException("node did not start"));
-            try
-            {
-                var loaded = await page.ReadAnswerAsync();
-                Assert.True(loaded.TryGetProperty("loaded", out _), $"the page did not load: {loaded}\n{page.Talk}");
-                return page;
-            }
-            catch
-            {
-                await page.DisposeAsync();
-                throw;
-            }
-        }
-
-        private string Talk => string.Join('\n', _talk);
-
-        public async Task<JsonElement> EvalAsync(string expression)
-        {
-            await _process.StandardInput.WriteLineAsync("eval " + expression.ReplaceLineEndings(" "));
-            await _process.StandardInput.FlushAsync();
-            var answer = await ReadAnswerAsync();
-            Assert.True(answer.TryGetProperty("value", out var value), $"eval failed: {answer}\n{Talk}");
-            return value;
-        }
+        public Task<JsonElement> EvalAsync(string expression) => page.EvalAsync(expression);
 
         public async Task<PageSnapshot> SnapshotAsync()
         {
@@ -482,61 +418,9 @@ public sealed class BrowserHttp2Tests(ITestOutputHelper output)
                 text.Append(CultureInfo.InvariantCulture, $"  {s.Channel}: readyState {s.ReadyState}, opens {s.Opens}, errors {s.Errors}, received [{string.Join(", ", s.Received.Select(r => $"{r.Data}#{r.Id}"))}]\n");
             }
 
-            return text.Append("browser said:\n").Append(Talk).ToString();
+            return text.Append("browser said:\n").Append(page.Talk).ToString();
         }
 
-        private async Task<JsonElement> ReadAnswerAsync()
-        {
-            try
-            {
-                var line = await _answers.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
-                using var document = JsonDocument.Parse(line);
-                return document.RootElement.Clone();
-            }
-            catch (Exception e) when (e is TimeoutException or ChannelClosedException)
-            {
-                throw new InvalidOperationException($"the browser script gave no answer ({(_process.HasExited ? $"exited {_process.ExitCode}" : "still running")}):\n{Talk}", e);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            try
-            {
-                if (!_process.HasExited)
-                {
-                    await _process.StandardInput.WriteLineAsync("quit");
-                    _process.StandardInput.Close();
-                    await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
-                }
-            }
-            catch (Exception e) when (e is TimeoutException or IOException)
-            {
-            }
-            finally
-            {
-                if (!_process.HasExited)
-                {
-                    _process.Kill(entireProcessTree: true);
-                }
-
-                _process.Dispose();
-            }
-        }
-
-        /// <summary>tests/Edge.Tests/Browser, with node_modules installed by scripts/browser.sh.</summary>
-        private static string FindBrowserFolder()
-        {
-            for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            {
-                var candidate = Path.Combine(directory.FullName, "tests", "Edge.Tests", "Browser");
-                if (Directory.Exists(Path.Combine(candidate, "node_modules", "playwright-core")))
-                {
-                    return candidate;
-                }
-            }
-
-            throw new InvalidOperationException("playwright-core is not installed: run scripts/browser.sh (scripts/test.sh does).");
-        }
+        public ValueTask DisposeAsync() => page.DisposeAsync();
     }
 }

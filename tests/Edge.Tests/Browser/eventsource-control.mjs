@@ -1,8 +1,11 @@
 // Opens a page in headless Chromium (same flags as eventsource-page.mjs, certificate errors
 // ignored so a test's self-signed certificate is accepted) and then answers commands, one per
 // stdin line, with one JSON line each on stdout:
-//   eval <expression>   the value of a JavaScript expression evaluated in the page
-//   quit                closes the browser
+//   eval <expression>        the value of a JavaScript expression evaluated in the page
+//   click <selector>         clicks the element (answers {"value": null})
+//   fill <selector>\t<text>  types the text into the input
+//   screenshot <path>        writes a PNG of the whole page
+//   quit                     closes the browser
 // Lines that do not start with '{' are diagnostics (console messages, failed requests).
 // The process ends by itself after `timeoutMs`, or when stdin closes, so it never outlives its test.
 // usage: node eventsource-control.mjs <page-url> <timeoutMs>
@@ -31,9 +34,18 @@ try {
     if (line === 'quit') {
       break;
     }
-    if (line.startsWith('eval ')) {
+    const [command, ...rest] = line.split(' ');
+    const argument = rest.join(' ');
+    if (['eval', 'click', 'fill', 'screenshot'].includes(command)) {
       try {
-        console.log(JSON.stringify({ value: await page.evaluate(line.slice(5)) }));
+        if (command === 'eval') {
+          console.log(JSON.stringify({ value: await page.evaluate(argument) }));
+        } else {
+          if (command === 'click') await page.click(argument);
+          if (command === 'fill') await page.fill(...argument.split('\t'));
+          if (command === 'screenshot') await page.screenshot({ path: argument, fullPage: true });
+          console.log(JSON.stringify({ value: null }));
+        }
       } catch (error) {
         console.log(JSON.stringify({ error: String(error) }));
       }

@@ -283,23 +283,30 @@ public sealed class KafkaEdgeEndToEndTests
     }
 
     [Fact]
-    public async Task SampleKafkaPublisher_RecordsReachClients()
+    public async Task PublisherCli_KafkaTarget_ScenariosReachTheirUsersAndSessions()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         var topic = KafkaFixture.NewTopicName("edge-e2e");
         await _kafka.CreateTopicAsync(topic, 5);
-        await using var edge = await StartEdgeAsync(_kafka.BootstrapServers, topic, cts.Token, ("Edge:Streams:events:Identity:UserIdQuery", "userId"));
+        await using var edge = await StartEdgeAsync(_kafka.BootstrapServers, topic, cts.Token);
+        await using var user = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=orders&userId=12345", cancellationToken: cts.Token);
+        await using var otherUser = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=orders&userId=999", cancellationToken: cts.Token);
+        await using var session = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?sessionId=tab-1", cancellationToken: cts.Token);
+        await using var chat = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=chat.lobby", cancellationToken: cts.Token);
+        string[] kafka = ["--bootstrap", _kafka.BootstrapServers, "--topic", topic, "--rate", "0"];
 
-        // The sample's envelopes carry userId 12345: only that user's connections receive them.
-        await using var client = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=orders&userId=12345", cancellationToken: cts.Token);
-        await client.ReadFrameAsync(Wait);
+        // The CLI exactly as a user runs it (dotnet run --project src/Publisher.Samples -- kafka ...).
+        Assert.Equal(0, await Publisher.Samples.PublisherCli.RunAsync(["kafka", "orders", "--user", "12345", "--count", "3", .. kafka], cts.Token).WaitAsync(Wait, cts.Token));
+        Assert.Equal(0, await Publisher.Samples.PublisherCli.RunAsync(["kafka", "sync", "--session", "tab-1", "--count", "3", .. kafka], cts.Token).WaitAsync(Wait, cts.Token));
+        Assert.Equal(0, await Publisher.Samples.PublisherCli.RunAsync(["kafka", "chat", "--user", "ann", "--count", "2", .. kafka], cts.Token).WaitAsync(Wait, cts.Token));
 
-        var exit = await Task.Run(() => Publisher.Samples.KafkaPublisher.RunAsync([_kafka.BootstrapServers, topic, "3"]), cts.Token).WaitAsync(Wait, cts.Token);
-        var events = await client.ReadEventsAsync(3, Wait);
-
-        Assert.Equal(0, exit);
-        Assert.All(events, e => Assert.Equal("notification", e.Type));
-        Assert.Equal(["12345", "12346", "12347"], events.Select(e => JsonDocument.Parse(e.Data!).RootElement.GetProperty("message").GetString()![7..12]));
+        var orders = await user.ReadEventsAsync(5, Wait);
+        Assert.Equal(["update", "notification", "update", "update", "notification"], orders.Select(e => e.Type));
+        Assert.Equal("Your order #12345 has been shipped", JsonDocument.Parse(orders[4].Data!).RootElement.GetProperty("message").GetString());
+        var sync = await session.ReadEventsAsync(6, Wait);
+        Assert.Equal(["0", "50", "100"], sync.Where(e => e.Type == "syncProgress").Select(e => e.Data));
+        Assert.Equal(["""<div class="chat-line"><b>ann</b> message 1 of 2</div>""", """<div class="chat-line"><b>ann</b> message 2 of 2</div>"""], (await chat.ReadEventsAsync(2, Wait)).Select(e => e.Data));
+        Assert.True(await otherUser.NoEventWithinAsync(TimeSpan.FromMilliseconds(300)));
     }
 
     [Fact]

@@ -225,6 +225,31 @@ public sealed class RabbitMqEdgeEndToEndTests(RabbitMqFixture rabbit, ITestOutpu
     }
 
     [Fact]
+    public async Task PublisherCli_RabbitMqTarget_ToTheStreamAndThroughTheExchange_ScenariosReachTheirSessions()
+    {
+        var stream = NewStream();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await using var edge = await EdgeTestHost.StartAsync(Settings(stream), cts.Token);
+        await using var holder = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?sessionId=tab-a", cancellationToken: cts.Token);
+        await using var other = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?sessionId=tab-b", cancellationToken: cts.Token);
+        await using var admin = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=notify.i18n_debug", cancellationToken: cts.Token);
+
+        // The CLI exactly as a user runs it (dotnet run --project src/Publisher.Samples -- rabbitmq ...).
+        Assert.Equal(0, await Publisher.Samples.PublisherCli.RunAsync(["rabbitmq", "document-lock", "--session", "tab-a", "--session", "tab-b", "--user", "ann", "--uri", rabbit.Uri, "--stream", stream], cts.Token).WaitAsync(Wait, cts.Token));
+        Assert.Equal(0, await Publisher.Samples.PublisherCli.RunAsync(["rabbitmq", "pdf", "--session", "tab-a", "--uri", rabbit.Uri, "--exchange", stream + ".x"], cts.Token).WaitAsync(Wait, cts.Token));
+        Assert.Equal(0, await Publisher.Samples.PublisherCli.RunAsync(["rabbitmq", "i18n-debug", "--count", "2", "--rate", "0", "--uri", rabbit.Uri, "--stream", stream], cts.Token).WaitAsync(Wait, cts.Token));
+
+        var locked = await other.ReadEventAsync(Wait);
+        Assert.Equal(("documentLocked", """{"stable_id":"doc-1","locked_by":"ann","session":"tab-a"}"""), (locked.Type, locked.Data));
+        var pdf = await holder.ReadEventAsync(Wait);
+        Assert.Equal("pdfProcessed", pdf.Type);
+        Assert.Equal("success", JsonDocument.Parse(pdf.Data!).RootElement.GetProperty("status").GetString());
+        Assert.Equal(["i18n_debug", "i18n_debug"], (await admin.ReadEventsAsync(2, Wait)).Select(e => e.Type));
+        Assert.True(await other.NoEventWithinAsync(TimeSpan.FromMilliseconds(300)), "the pdf went to tab-a only");
+        Assert.True(await holder.NoEventWithinAsync(TimeSpan.FromMilliseconds(100)), "the lock holder is not told of its own lock");
+    }
+
+    [Fact]
     public async Task ReadyConfiguration_ConfigEdgeRabbitMqJson_StartsReadyAndDelivers()
     {
         var stream = NewStream();
