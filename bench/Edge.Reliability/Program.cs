@@ -75,6 +75,13 @@ foreach (var s in scenarios)
             }
 
             break;
+        case "3":
+            foreach (var broker in brokers)
+            {
+                await Run(() => BrokerFaultScenario.RunAsync(run, broker, quick ? 80 : 400, TimeSpan.FromSeconds(quick ? 10 : 30)), "3 broker cut " + broker);
+            }
+
+            break;
         default:
             await Console.Error.WriteLineAsync($"unknown scenario {s}");
             return 2;
