@@ -75,6 +75,13 @@ foreach (var s in scenarios)
             }
 
             break;
+        case "2":
+            foreach (var broker in brokers)
+            {
+                await Run(() => AvalancheScenario.RunAsync(run, broker, clients, Math.Max(1, clients / 20), TimeSpan.FromSeconds(quick ? 30 : 90)), "2 deploy avalanche " + broker);
+            }
+
+            break;
         case "3":
             foreach (var broker in brokers)
             {
