@@ -36,6 +36,7 @@ var scenarios = o.Str("scenarios", "1").Split(',', StringSplitOptions.RemoveEmpt
 var brokers = o.Str("brokers", "rabbitmq,kafka").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 var clients = o.Int("clients", quick ? 200 : 2000);
 var seconds = TimeSpan.FromSeconds(o.Dbl("seconds", quick ? 40 : 180));
+var soakTime = TimeSpan.FromMinutes(o.Dbl("soak-minutes", quick ? 1 : 30));
 var unknown = o.Unused().ToArray();
 if (unknown.Length > 0)
 {
@@ -81,6 +82,9 @@ foreach (var s in scenarios)
                 await Run(() => AvalancheScenario.RunAsync(run, broker, clients, Math.Max(1, clients / 20), TimeSpan.FromSeconds(quick ? 30 : 90)), "2 deploy avalanche " + broker);
             }
 
+            break;
+        case "5":
+            await Run(() => SoakScenario.RunAsync(run, "rabbitmq", quick ? 100 : 1000, soakTime), "5 soak rabbitmq");
             break;
         case "3":
             foreach (var broker in brokers)
