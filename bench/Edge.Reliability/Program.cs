@@ -83,6 +83,9 @@ foreach (var s in scenarios)
             }
 
             break;
+        case "4":
+            await Run(() => FloodScenario.RunAsync(run, "rabbitmq", quick ? 1000 : 10_000, quick ? 300 : 2000), "4 floods rabbitmq");
+            break;
         case "5":
             await Run(() => SoakScenario.RunAsync(run, "rabbitmq", quick ? 100 : 1000, soakTime), "5 soak rabbitmq");
             break;
