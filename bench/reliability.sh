@@ -46,5 +46,22 @@ set +e
 dotnet bench/Edge.Reliability/bin/Release/net10.0/Edge.Reliability.dll "${args[@]}" "${extra[@]}"
 status=$?
 set -e
+
+# Scenario 6, fuzzing: the seeded property tests (CsCheck) of the envelope parser, the cursor
+# parser, the SSE frame encoder and the configuration, a bounded run with the corpus in
+# tests/Brokers/Edge.Brokers.Tests/Corpus/.
+if [[ " ${extra[*]:-} " != *" --scenarios "* ]]; then
+  fuzz_log="$work/fuzz.log"
+  fuzz_status=0
+  for p in tests/Brokers/Edge.Brokers.Tests tests/Edge.Tests; do
+    (( build )) && dotnet build "$p" -c Release -nologo -v q >&2
+    dotnet test "$p" -c Release --no-build --filter "FullyQualifiedName~PropertyTests" >>"$fuzz_log" 2>&1 || fuzz_status=1
+  done
+  counts=$(grep -oE "Passed: +[0-9]+" "$fuzz_log" | grep -oE "[0-9]+" | paste -sd+ | bc)
+  verdict=PASS; (( fuzz_status == 0 )) || { verdict=FAIL; status=1; }
+  echo "| 6 fuzzing | - | seeded property tests (CsCheck), corpus in tests/Brokers/Edge.Brokers.Tests/Corpus | ${counts:-0} properties passed | | log $fuzz_log | $verdict |"
+  echo "{\"scenario\":\"6 fuzzing\",\"result\":\"$verdict\",\"properties_passed\":${counts:-0}}" >> "$out"
+  echo "SCENARIO $verdict 6 fuzzing"
+fi
 echo "[reliability] edge logs in $work" >&2
 exit $status

@@ -32,10 +32,10 @@ using var run = new RunContext
     PortBase = o.Int("port-base", 19100),
 };
 var outFile = o.Str("out", Path.Combine(root, $"bench/results/reliability-{DateTime.UtcNow:yyyyMMddTHHmmssZ}.jsonl"));
-var scenarios = o.Str("scenarios", "1").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+var scenarios = o.Str("scenarios", "1,2,3,4,5").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 var brokers = o.Str("brokers", "rabbitmq,kafka").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 var clients = o.Int("clients", quick ? 200 : 2000);
-var seconds = TimeSpan.FromSeconds(o.Dbl("seconds", quick ? 40 : 180));
+var seconds = TimeSpan.FromSeconds(o.Dbl("seconds", quick ? 30 : 180));
 var soakTime = TimeSpan.FromMinutes(o.Dbl("soak-minutes", quick ? 1 : 30));
 var unknown = o.Unused().ToArray();
 if (unknown.Length > 0)
@@ -72,7 +72,7 @@ foreach (var s in scenarios)
         case "1":
             foreach (var broker in brokers)
             {
-                await Run(() => DropsScenario.RunAsync(run, broker, clients, Math.Max(1, clients / 20), quick ? 2 : 2, seconds), "1 drops " + broker);
+                await Run(() => DropsScenario.RunAsync(run, broker, clients, Math.Max(1, clients / 20), 2, seconds), "1 drops " + broker);
             }
 
             break;
@@ -102,7 +102,7 @@ foreach (var s in scenarios)
     }
 }
 
-Console.WriteLine(ScenarioResult.Header);
+Console.WriteLine(ScenarioResult.Header.Replace("\n", Environment.NewLine, StringComparison.Ordinal));
 foreach (var r in results)
 {
     Console.WriteLine(r.ToRow());
