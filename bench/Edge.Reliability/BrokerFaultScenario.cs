@@ -19,6 +19,13 @@ internal static class BrokerFaultScenario
         var before = TimeSpan.FromSeconds(run.Quick ? 6 : 15);
         var after = TimeSpan.FromSeconds(run.Quick ? 12 : 30);
         var result = new ScenarioResult("3 broker cut", broker, $"{clients:N0} clients, 2 edges, HTTP + direct publishing, cut {cut.TotalSeconds:N0} s" + (broker == "kafka" ? " (brokers down/up)" : " (relay edge↔broker)"));
+        if (broker == "kafka" && run.KafkaBootstrap is not null)
+        {
+            result.Skipped = true;
+            result.Other = "a real cluster (EDGE_KAFKA_BOOTSTRAP) cannot be set down from here; the mock cluster can";
+            return result;
+        }
+
         var log = $"rel-{run.RunId}-fault-{broker}";
         run.PrepareLog(broker, log);
         TcpRelay? brokerRelay = null;
