@@ -2,8 +2,10 @@
 # Runs every test of the repository: installs and starts what the tests need (RabbitMQ,
 # chromium and docker-compose from Debian's packages, playwright-core from npm; Kafka tests use librdkafka's
 # built-in mock cluster), restores, builds and
-# tests the solution, and ends with one line "N passed, N failed, N skipped" from the TRX results.
-# Extra arguments go to `dotnet test` (e.g. --filter "Category=RabbitMq").
+# tests the solution, then runs `bash bench/reliability.sh --quick` (each reliability scenario counts
+# as one test), and ends with one line "N passed, N failed, N skipped" from the TRX results and the
+# scenarios. Extra arguments go to `dotnet test` (e.g. --filter "Category=RabbitMq"); with extra
+# arguments, or EDGE_SKIP_RELIABILITY=1, the reliability scenarios are skipped.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +41,24 @@ done
 if [ "$files" -eq 0 ] || { [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; }; then
   # The runner failed without reporting a failed test (a crash, a build problem): count it.
   failed=$((failed + 1))
+fi
+
+# Reliability under faults: each scenario's "SCENARIO PASS|FAIL|SKIP ..." line counts as one test.
+if [ $# -eq 0 ] && [ "${EDGE_SKIP_RELIABILITY:-0}" != 1 ]; then
+  rel_log=$(mktemp)
+  bash bench/reliability.sh --quick --skip-build 2>&1 | tee "$rel_log"
+  rel_status=${PIPESTATUS[0]}
+  rel_pass=$(grep -c '^SCENARIO PASS' "$rel_log" || true)
+  rel_fail=$(grep -c '^SCENARIO FAIL' "$rel_log" || true)
+  rel_skip=$(grep -c '^SCENARIO SKIP' "$rel_log" || true)
+  passed=$((passed + rel_pass)); failed=$((failed + rel_fail)); skipped=$((skipped + rel_skip))
+  if [ "$rel_status" -ne 0 ] && [ "$rel_fail" -eq 0 ]; then
+    # The run broke before reporting a failed scenario: count it as one failure.
+    failed=$((failed + 1))
+    status=1
+  fi
+  [ "$rel_fail" -eq 0 ] || status=1
+  rm -f "$rel_log"
 fi
 
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"

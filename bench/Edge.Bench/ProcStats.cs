@@ -132,4 +132,26 @@ internal static partial class ProcStats
     }
 
     public static int Threads(IReadOnlyList<int> roots) => Tree(roots).Count;
+
+    /// <summary>Threads of one process (/proc/PID/task); 0 when it is gone.</summary>
+    public static int ThreadCount(int pid) => Count($"/proc/{pid}/task");
+
+    /// <summary>Open file descriptors of one process (/proc/PID/fd); 0 when it is gone.</summary>
+    public static int OpenFiles(int pid) => Count($"/proc/{pid}/fd");
+
+    private static int Count(string dir)
+    {
+        try
+        {
+            return Directory.EnumerateFileSystemEntries(dir).Count();
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
 }

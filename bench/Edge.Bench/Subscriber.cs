@@ -13,7 +13,9 @@ namespace Edge.Bench;
 /// <see cref="Target.Tls"/>, an <see cref="SslStream"/> over that socket): a minimal HTTP/1.1 GET,
 /// an incremental chunked decoder and a WHATWG-style incremental SSE parser. Payloads
 /// <c>"{seq} {timestamp}"</c> are checked against a per-stream bitmap (lost, duplicated) and
-/// their publish→receive latency is recorded.
+/// their publish→receive latency is recorded. Per stream it also counts events that arrive out of
+/// order (a new sequence number below the highest seen) and, on a resumed connection, the time
+/// from the connect to the first event (<see cref="GroupStats.Replay"/>).
 /// </summary>
 internal sealed class Subscriber
 {
@@ -52,6 +54,9 @@ internal sealed class Subscriber
 
     // delivery bookkeeping
     private ulong[] _seen = new ulong[2];
+    private long _highest = -1;
+    private long _connectStarted;
+    private bool _awaitingFirst;
 
     public Subscriber(int index, string channel, IPAddress source, GroupStats stats, int bufferSize)
     {
@@ -84,6 +89,25 @@ internal sealed class Subscriber
 
     public long UnexpectedCloses { get; private set; }
 
+    /// <summary>New sequence numbers that arrived below the highest one already seen.</summary>
+    public long OutOfOrder { get; private set; }
+
+    /// <summary>The last <c>retry:</c> the server sent (ms); null until one arrives.</summary>
+    public int? RetryMilliseconds { get; private set; }
+
+    /// <summary>Stopwatch timestamp of the moment the last open stream ended (server close, reset, cut).</summary>
+    public long ClosedTimestamp { get; private set; }
+
+    /// <summary>Sent as the <c>X-Bench-Client</c> header, so a relay can tell clients apart; null = none.</summary>
+    public string? ClientTag { get; init; }
+
+    /// <summary>True when this stream received sequence number <paramref name="seq"/> at least once.</summary>
+    public bool Saw(long seq)
+    {
+        var word = (int)(seq >> 6);
+        return seq >= 0 && word < _seen.Length && (_seen[word] & (1UL << (int)(seq & 63))) != 0;
+    }
+
     /// <summary>Connects and waits for the response headers; true when the answer is 200.</summary>
     public async Task<bool> ConnectAsync(Target target, bool resume, TimeSpan timeout, CancellationToken ct)
     {
@@ -98,7 +122,9 @@ internal sealed class Subscriber
             s.SetRawSocketOption((int)SocketOptionLevel.IP, IpBindAddressNoPort, BitConverter.GetBytes(1));
             s.Bind(new IPEndPoint(Source, 0));
             await s.ConnectAsync(target.Server, cts.Token).ConfigureAwait(false);
-            var request = target.SubscribeRequest(Channel, resume ? LastEventId : null);
+            _connectStarted = Stopwatch.GetTimestamp();
+            _awaitingFirst = resume && LastEventId is not null;
+            var request = target.SubscribeRequest(Channel, resume ? LastEventId : null, ClientTag);
             if (target.Tls)
             {
                 tls = new SslStream(new NetworkStream(s, ownsSocket: false), leaveInnerStreamOpen: false);
@@ -205,6 +231,11 @@ internal sealed class Subscriber
                 _stats.NoteClose();
             }
 
+            if (Open)
+            {
+                ClosedTimestamp = Stopwatch.GetTimestamp();
+            }
+
             Open = false;
             _headers.TrySetResult(false);
         }
@@ -249,6 +280,11 @@ internal sealed class Subscriber
             {
                 UnexpectedCloses++;
                 _stats.NoteClose();
+            }
+
+            if (Open)
+            {
+                ClosedTimestamp = Stopwatch.GetTimestamp();
             }
 
             Open = false;
@@ -471,6 +507,13 @@ internal sealed class Subscriber
         {
             _gapEvent = value.SequenceEqual("edge-gap"u8);
         }
+        else if (field.SequenceEqual("retry"u8))
+        {
+            if (Utf8Parser.TryParse(value, out int ms, out var used) && used == value.Length)
+            {
+                RetryMilliseconds = ms;
+            }
+        }
         else if (field.SequenceEqual("id"u8))
         {
             if (value.IndexOf((byte)0) < 0)
@@ -510,6 +553,12 @@ internal sealed class Subscriber
     {
         Events++;
         _stats.Latency.Record((long)((_now - sentTimestamp) * MicrosPerTick));
+        if (_awaitingFirst)
+        {
+            _awaitingFirst = false;
+            _stats.Replay.Record((long)((_now - _connectStarted) * MicrosPerTick));
+        }
+
         if (seq < 0 || seq > 50_000_000)
         {
             return;
@@ -530,6 +579,14 @@ internal sealed class Subscriber
         {
             _seen[word] |= bit;
             Unique++;
+            if (seq < _highest)
+            {
+                OutOfOrder++;
+            }
+            else
+            {
+                _highest = seq;
+            }
         }
     }
 }
@@ -542,6 +599,9 @@ internal sealed class GroupStats
     private readonly Dictionary<string, int> _errors = new(StringComparer.Ordinal);
 
     public Histogram Latency { get; } = new();
+
+    /// <summary>Resumed connections: connect → first event received (µs).</summary>
+    public Histogram Replay { get; } = new();
 
     /// <summary>What the first TLS stream negotiated (protocol, cipher suite, ALPN); null in clear.</summary>
     public string? Tls { get; private set; }

@@ -67,7 +67,7 @@ internal sealed class Target
         _ => $"/stream/{Uri.EscapeDataString(channel)}",
     };
 
-    public byte[] SubscribeRequest(string channel, string? lastEventId)
+    public byte[] SubscribeRequest(string channel, string? lastEventId, string? clientTag = null)
     {
         var sb = new StringBuilder(256);
         sb.Append("GET ").Append(SubscribePath(channel)).Append(" HTTP/1.1\r\n");
@@ -76,6 +76,11 @@ internal sealed class Target
         if (lastEventId is not null)
         {
             sb.Append("Last-Event-ID: ").Append(lastEventId).Append("\r\n");
+        }
+
+        if (clientTag is not null)
+        {
+            sb.Append("X-Bench-Client: ").Append(clientTag).Append("\r\n");
         }
 
         sb.Append("\r\n");

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Edge.Diagnostics;
 using Edge.Hub;
+using Edge.Limits;
 
 namespace Edge.Health;
 
@@ -31,7 +32,7 @@ internal static class HealthEndpoints
         await context.Response.WriteAsync(JsonSerializer.Serialize(body), context.RequestAborted).ConfigureAwait(false);
     }
 
-    public static async Task MetricsAsync(HttpContext context, EdgeMetrics metrics)
+    public static async Task MetricsAsync(HttpContext context, EdgeMetrics metrics, ConnectionLimiter limits)
     {
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
@@ -40,8 +41,13 @@ internal static class HealthEndpoints
         var body = new
         {
             counters = metrics.Snapshot(),
+            // What the connection limiter holds now: back to 0 when every stream has ended.
+            limits = Limits(limits.Counts),
             memory = new { workingSetBytes = process.WorkingSet64, gcHeapBytes = gc.HeapSizeBytes, gcFragmentedBytes = gc.FragmentedBytes, gcCommittedBytes = gc.TotalCommittedBytes },
         };
         await context.Response.WriteAsync(JsonSerializer.Serialize(body), context.RequestAborted).ConfigureAwait(false);
     }
+
+    private static object Limits((int Total, int Ips, int Users, int UserStreams) counts) =>
+        new { streams = counts.Total, ips = counts.Ips, users = counts.Users, userStreams = counts.UserStreams };
 }

@@ -75,7 +75,7 @@ public static class EdgeApplicationExtensions
 
         app.Map(options.Health.LivePath, HealthEndpoints.LiveAsync).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge liveness");
         app.Map(options.Health.ReadyPath, (HttpContext context, EventHub hub) => HealthEndpoints.ReadyAsync(context, hub)).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge readiness");
-        app.Map("/_edge/metrics", (HttpContext context, EdgeMetrics metrics) => HealthEndpoints.MetricsAsync(context, metrics)).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge metrics");
+        app.Map("/_edge/metrics", (HttpContext context, EdgeMetrics metrics, Limits.ConnectionLimiter limits) => HealthEndpoints.MetricsAsync(context, metrics, limits)).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge metrics");
 
         if (options.Publish.Enabled)
         {

@@ -36,6 +36,7 @@ public static class EdgeServiceCollectionExtensions
         services.AddSingleton(catalog);
         services.AddOptions<EdgeOptions>().Bind(edgeSection).ValidateOnStart();
         services.AddSingleton<IValidateOptions<EdgeOptions>, EdgeOptionsValidator>();
+        services.AddSingleton<IValidateOptions<EdgeOptions>>(new StreamSectionsValidator(edgeSection));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>, Http.ForwardedHeadersSetup>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();

@@ -295,4 +295,38 @@ public sealed class StreamDeliveryTests
         Assert.Equal(2, counters.GetProperty("eventsPublished").GetInt64());
         Assert.True(json.RootElement.GetProperty("memory").GetProperty("workingSetBytes").GetInt64() > 0);
     }
+
+    [Fact]
+    public async Task Metrics_LimiterCounts_FollowOpenStreams_AndReturnToZero()
+    {
+        await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default());
+        using var http = edge.CreateClient();
+        await using (var client = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=m&userId=u1"))
+        {
+            using var open = JsonDocument.Parse(await http.GetStringAsync("/_edge/metrics"));
+            var limits = open.RootElement.GetProperty("limits");
+            Assert.Equal(1, limits.GetProperty("streams").GetInt32());
+            Assert.Equal(1, limits.GetProperty("users").GetInt32());
+        }
+
+        var deadline = DateTime.UtcNow + Wait;
+        JsonElement after;
+        do
+        {
+            using var json = JsonDocument.Parse(await http.GetStringAsync("/_edge/metrics"));
+            after = json.RootElement.GetProperty("limits").Clone();
+            if (after.GetProperty("streams").GetInt32() == 0)
+            {
+                break;
+            }
+
+            await Task.Delay(50);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        Assert.Equal(0, after.GetProperty("streams").GetInt32());
+        Assert.Equal(0, after.GetProperty("users").GetInt32());
+        Assert.Equal(0, after.GetProperty("userStreams").GetInt32());
+        Assert.Equal(0, after.GetProperty("ips").GetInt32());
+    }
 }

@@ -95,7 +95,7 @@ public static class EnvelopeParser
                     retry = ReadRetry(property.Value, path + "retry", errors);
                     break;
                 case "data":
-                    data = ReadData(property.Value);
+                    data = ReadData(property.Value, path + "data", errors);
                     break;
                 default:
                     // Unknown fields are ignored so that publishers may carry their own metadata.
@@ -168,7 +168,7 @@ public static class EnvelopeParser
             case JsonValueKind.Null:
                 return null;
             case JsonValueKind.String:
-                return value.GetString();
+                return GetText(value, field, errors);
             case JsonValueKind.Number when allowNumber:
                 return value.GetRawText();
             default:
@@ -196,12 +196,29 @@ public static class EnvelopeParser
     /// <summary>A JSON <c>null</c> is a value like any other: it arrives as <c>data: null</c>.</summary>
     private static readonly EnvelopeData NullData = EnvelopeData.FromJson("null");
 
-    private static EnvelopeData ReadData(JsonElement value)
+    /// <summary>
+    /// The string's text; null with an error when it holds an escaped lone surrogate (<c>"\ud800"</c>),
+    /// which is valid JSON but no text (System.Text.Json throws on reading it).
+    /// </summary>
+    private static string? GetText(JsonElement value, string field, List<EnvelopeError> errors)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            errors.Add(new EnvelopeError(field, "contains an unpaired surrogate escape (\\uD800-\\uDFFF without its pair)"));
+            return null;
+        }
+    }
+
+    private static EnvelopeData ReadData(JsonElement value, string field, List<EnvelopeError> errors)
     {
         switch (value.ValueKind)
         {
             case JsonValueKind.String:
-                return EnvelopeData.FromText(value.GetString()!);
+                return GetText(value, field, errors) is { } text ? EnvelopeData.FromText(text) : EnvelopeData.Empty;
             case JsonValueKind.Undefined:
                 return EnvelopeData.Empty;
             case JsonValueKind.Null:
