@@ -11,7 +11,7 @@ namespace Edge.Auth;
 /// identity and channel checks, and the connection limits, in that order. The result holds
 /// everything the open stream keeps (limit slot, rate-limit permit, expiry timer) until disposed.
 /// </summary>
-internal sealed partial class StreamAccess(StreamAuthenticator authenticator, ConnectionLimiter limits, EdgeRateLimiters rateLimiters, TimeProvider timeProvider, ILogger<StreamAccess> logger)
+internal sealed partial class StreamAccess(StreamAuthenticator authenticator, ConnectionLimiter limits, EdgeRateLimiters rateLimiters, Diagnostics.EdgeMetrics metrics, TimeProvider timeProvider, ILogger<StreamAccess> logger)
 {
     public int ReplacedRetryMilliseconds => limits.Options.ReplacedRetryMilliseconds;
 
@@ -62,6 +62,13 @@ internal sealed partial class StreamAccess(StreamAuthenticator authenticator, Co
             if (decision != LimitDecision.Admitted)
             {
                 var retryAfter = TimeSpan.FromSeconds(Math.Max(1, limits.Options.RetryAfterSeconds));
+                metrics.ConnectionLimitHit(decision switch
+                {
+                    LimitDecision.GlobalLimit => "instance",
+                    LimitDecision.IpLimit => "ip",
+                    LimitDecision.UserStreamLimit => "user_stream",
+                    _ => "user",
+                });
                 var (status, reason, detail) = decision switch
                 {
                     LimitDecision.GlobalLimit => (StatusCodes.Status503ServiceUnavailable, "edge-at-capacity", "This edge instance holds as many streams as it may; try again later."),

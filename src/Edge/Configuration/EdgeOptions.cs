@@ -47,6 +47,9 @@ public sealed class EdgeOptions
 
     public HealthOptions Health { get; set; } = new();
 
+    /// <summary>Prometheus scrape endpoint, JSON counters, OTLP export.</summary>
+    public Diagnostics.MetricsOptions Metrics { get; set; } = new();
+
     /// <summary>Connection limits across all streams of this instance.</summary>
     public Limits.ConnectionLimitOptions Limits { get; set; } = new();
 

@@ -54,6 +54,16 @@ internal sealed partial class EdgeOptionsValidator(BrokerCatalog brokers) : IVal
             reserved.TryAdd(Normalize(options.Publish.Path), "Edge:Publish:Path");
         }
 
+        Diagnostics.MetricsValidator.Validate(options.Metrics, errors);
+        if (options.Metrics.Enabled)
+        {
+            reserved.TryAdd(Normalize(options.Metrics.Path), "Edge:Metrics:Path");
+            if (!string.IsNullOrEmpty(options.Metrics.JsonPath))
+            {
+                reserved.TryAdd(Normalize(options.Metrics.JsonPath), "Edge:Metrics:JsonPath");
+            }
+        }
+
         Limits.LimitsValidator.Validate(options.Limits, errors);
         RateLimiting.RateLimitingValidator.Validate(options.RateLimiting, errors);
         Cors.CorsValidator.Validate(options.Cors, errors);
@@ -228,7 +238,7 @@ internal sealed partial class EdgeOptionsValidator(BrokerCatalog brokers) : IVal
         }
     }
 
-    private static void CheckPath(string? path, string key, List<string> errors)
+    internal static void CheckPath(string? path, string key, List<string> errors)
     {
         if (string.IsNullOrWhiteSpace(path) || !path.StartsWith('/'))
         {

@@ -63,7 +63,11 @@ internal sealed class SseConnection
         _queue = new ConnectionQueue(stream.Options.QueueCapacity);
         _timeProvider = timeProvider;
         _lastActivity = timeProvider.GetTimestamp();
+        OpenedTimestamp = _lastActivity;
     }
+
+    /// <summary>When the connection was registered, in <see cref="TimeProvider"/> timestamp ticks.</summary>
+    public long OpenedTimestamp { get; }
 
     public long Id { get; }
 

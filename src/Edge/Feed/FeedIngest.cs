@@ -9,14 +9,14 @@ namespace Edge.Feed;
 /// once, keep in its partition's replay window and hand to the live connections' sink. Records from
 /// before the head (a look-back) only warm the window.
 /// </summary>
-internal sealed partial class FeedIngest(PartitionLog log, RecordPreparer preparer, ILiveEventSink live, EdgeMetrics metrics, ILogger logger)
+internal sealed partial class FeedIngest(PartitionLog log, RecordPreparer preparer, ILiveEventSink live, EdgeMetrics metrics, TimeProvider timeProvider, ILogger logger)
 {
     private readonly ArrayBufferWriter<byte> _feedScratch = new(4096);
 
     /// <summary>Takes one record from the feed: parse, drop duplicates, encode once, keep, dispatch.</summary>
     public void Ingest(BrokerRecord record)
     {
-        metrics.RecordRead();
+        metrics.RecordRead(record.Timestamp == default ? 0 : record.Timestamp.UtcTicks, timeProvider.GetUtcNow().UtcTicks);
         var state = log.Get(record.Partition);
         if (record.Offset < Volatile.Read(ref state.NextOffset))
         {

@@ -4,7 +4,7 @@ using Edge.Hub;
 
 namespace Edge.Health;
 
-/// <summary>Liveness, readiness (broker reachable, log open, not draining) and the counters.</summary>
+/// <summary>Liveness and readiness (broker reachable, log open, not draining).</summary>
 internal static class HealthEndpoints
 {
     public static async Task LiveAsync(HttpContext context)
@@ -27,20 +27,6 @@ internal static class HealthEndpoints
             broker = new { type = hub.Broker.Name, available = health.IsAvailable, reason = health.Reason, logOpen = hub.IsOpen, epoch = hub.IsOpen ? hub.Epoch : null },
             draining = hub.IsDraining,
             connections = hub.ConnectionCount,
-        };
-        await context.Response.WriteAsync(JsonSerializer.Serialize(body), context.RequestAborted).ConfigureAwait(false);
-    }
-
-    public static async Task MetricsAsync(HttpContext context, EdgeMetrics metrics)
-    {
-        context.Response.ContentType = "application/json";
-        context.Response.Headers.CacheControl = "no-store";
-        var gc = GC.GetGCMemoryInfo();
-        using var process = System.Diagnostics.Process.GetCurrentProcess();
-        var body = new
-        {
-            counters = metrics.Snapshot(),
-            memory = new { workingSetBytes = process.WorkingSet64, gcHeapBytes = gc.HeapSizeBytes, gcFragmentedBytes = gc.FragmentedBytes, gcCommittedBytes = gc.TotalCommittedBytes },
         };
         await context.Response.WriteAsync(JsonSerializer.Serialize(body), context.RequestAborted).ConfigureAwait(false);
     }

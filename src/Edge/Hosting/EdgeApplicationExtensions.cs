@@ -2,6 +2,7 @@ using Edge.Configuration;
 using Edge.Diagnostics;
 using Edge.Health;
 using Edge.Hub;
+using Edge.Proxy;
 using Edge.Publishing;
 using Edge.Streams;
 using Edge.Subscribing;
@@ -74,7 +75,7 @@ public static class EdgeApplicationExtensions
 
         app.Map(options.Health.LivePath, HealthEndpoints.LiveAsync).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge liveness");
         app.Map(options.Health.ReadyPath, (HttpContext context, EventHub hub) => HealthEndpoints.ReadyAsync(context, hub)).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge readiness");
-        app.Map("/_edge/metrics", (HttpContext context, EdgeMetrics metrics) => HealthEndpoints.MetricsAsync(context, metrics)).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge metrics");
+        MetricsEndpoints.Map(app, options.Metrics, EdgeEndpointOrder);
 
         if (options.Publish.Enabled)
         {
@@ -100,7 +101,14 @@ public static class EdgeApplicationExtensions
             }
         }
 
-        app.MapReverseProxy();
+        var metrics = app.Services.GetRequiredService<EdgeMetrics>();
+        app.MapReverseProxy(proxy =>
+        {
+            proxy.Use(next => context => ProxyErrorCounting.InvokeAsync(context, next, metrics));
+            proxy.UseSessionAffinity();
+            proxy.UseLoadBalancing();
+            proxy.UsePassiveHealthChecks();
+        });
         return app;
     }
 }

@@ -53,7 +53,7 @@ internal sealed class ConnectionRegistry(IEventBroker broker, PartitionLog log, 
             connection.Offsets[i] = Volatile.Read(ref log.Get(connection.Partitions[i]).NextOffset);
         }
 
-        metrics.ConnectionOpened();
+        metrics.ConnectionOpened(stream.Name);
         return connection;
     }
 
@@ -67,7 +67,7 @@ internal sealed class ConnectionRegistry(IEventBroker broker, PartitionLog log, 
 
         if (_connections.TryRemove(connection.Id, out _))
         {
-            metrics.ConnectionClosed();
+            metrics.ConnectionClosed(connection.Stream.Name, connection.CloseReason, timeProvider.GetElapsedTime(connection.OpenedTimestamp));
         }
     }
 

@@ -19,7 +19,7 @@ namespace Edge.Publishing;
 internal sealed partial class PublishEndpoint(IEventBroker broker, EdgeMetrics metrics, IOptions<EdgeOptions> options, Auth.StreamAuthenticator authenticator, ILogger<PublishEndpoint> logger)
 {
     private readonly PublishOptions _options = options.Value.Publish;
-    private readonly byte[][] _keys = options.Value.Publish.ApiKeys.Select(Encoding.UTF8.GetBytes).ToArray();
+    private readonly ApiKeys _keys = new(options.Value.Publish.ApiKeys);
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -169,30 +169,13 @@ internal sealed partial class PublishEndpoint(IEventBroker broker, EdgeMetrics m
 
     private async Task<bool> IsAuthorizedAsync(HttpContext context)
     {
-        var request = context.Request;
-        string? presented = null;
-        var authorization = request.Headers.Authorization.ToString();
-        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            presented = authorization["Bearer ".Length..].Trim();
-        }
-        else if (request.Headers.TryGetValue("X-Edge-Key", out var key))
-        {
-            presented = key.ToString();
-        }
-
-        if (string.IsNullOrEmpty(presented))
+        var presented = ApiKeys.Presented(context.Request);
+        if (presented is null)
         {
             return false;
         }
 
-        var presentedBytes = Encoding.UTF8.GetBytes(presented);
-        var match = false;
-        foreach (var expected in _keys)
-        {
-            match |= CryptographicOperations.FixedTimeEquals(presentedBytes, expected);
-        }
-
+        var match = _keys.Contains(presented);
         if (match || _options.Jwt is null || presented.Count(c => c == '.') != 2)
         {
             return match;

@@ -113,7 +113,7 @@ internal sealed partial class SseStreamEndpoint(EventHub hub, StreamAccess acces
 
                 if (plan.GapReason is { } reason)
                 {
-                    metrics.Gap();
+                    metrics.Gap(reason);
                     Log.GapSignalled(logger, connection.Id, stream.Name, reason);
                     connection.WriteRaw(SseFrameEncoder.Event(stream.Options.GapEvent, $$"""{"reason":"{{reason}}"}""", connection.Cursor));
                     wroteCursor = true;
@@ -132,6 +132,7 @@ internal sealed partial class SseStreamEndpoint(EventHub hub, StreamAccess acces
                     }
                 }
 
+                metrics.Replayed(plan.Events.Count - plan.FromBroker, plan.FromBroker);
                 if (written > 0)
                 {
                     metrics.Delivered(written);
@@ -223,14 +224,14 @@ internal sealed partial class SseStreamEndpoint(EventHub hub, StreamAccess acces
 
     private async Task RefuseAsync(HttpContext context, StreamDefinition stream, StreamRefusal refusal)
     {
-        metrics.StreamRejected();
+        metrics.StreamRejected(stream.Name, refusal.MetricReason);
         Log.StreamRefused(logger, stream.Name, refusal.Status, refusal.Reason, context.Connection.RemoteIpAddress?.ToString());
         await StreamRefusalWriter.WriteAsync(context, stream, refusal).ConfigureAwait(false);
     }
 
     private async Task RejectAsync(HttpContext context, StreamDefinition stream, int status, string title, string detail, TimeSpan? retryAfter = null)
     {
-        metrics.StreamRejected();
+        metrics.StreamRejected(stream.Name, StreamRefusal.BadRequestReason);
         Log.StreamRejected(logger, stream.Name, status, detail);
         await ProblemResponses.WriteAsync(context, status, title, detail, retryAfter: retryAfter).ConfigureAwait(false);
     }

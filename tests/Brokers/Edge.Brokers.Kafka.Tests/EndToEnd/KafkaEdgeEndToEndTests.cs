@@ -274,7 +274,7 @@ public sealed class KafkaEdgeEndToEndTests
 
         var events = await client.ReadEventsAsync(3, Wait);
         using var http = edge.CreateClient();
-        using var metrics = JsonDocument.Parse(await http.GetStringAsync("_edge/metrics", cts.Token));
+        using var metrics = JsonDocument.Parse(await http.GetStringAsync("_edge/metrics.json", cts.Token));
 
         Assert.Equal(["first", "second", "third"], events.Select(e => e.Data));
         var counters = metrics.RootElement.TryGetProperty("counters", out var nested) ? nested : metrics.RootElement;

@@ -260,7 +260,7 @@ public sealed class RabbitMqEdgeEndToEndTests(RabbitMqFixture rabbit, ITestOutpu
     private static async Task<long> MalformedCountAsync(EdgeTestHost edge, CancellationToken cancellationToken)
     {
         using var client = edge.CreateClient();
-        using var document = JsonDocument.Parse(await client.GetStringAsync("_edge/metrics", cancellationToken));
+        using var document = JsonDocument.Parse(await client.GetStringAsync("_edge/metrics.json", cancellationToken));
         var counters = document.RootElement.TryGetProperty("counters", out var nested) ? nested : document.RootElement;
         return counters.GetProperty("recordsMalformed").GetInt64();
     }
