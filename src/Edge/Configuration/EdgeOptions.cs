@@ -161,4 +161,10 @@ public sealed class HealthOptions
 
     /// <summary>Readiness path (503 while the broker is down or the edge drains). Default <c>/_edge/ready</c>.</summary>
     public string ReadyPath { get; set; } = "/_edge/ready";
+
+    /// <summary>
+    /// Readiness fails while the last record read arrived later than this after the broker appended
+    /// it (the feed is behind). Default zero: the lag is reported, not judged.
+    /// </summary>
+    public TimeSpan MaxFeedLag { get; set; }
 }

@@ -43,6 +43,7 @@ internal sealed partial class EdgeOptionsValidator(BrokerCatalog brokers) : IVal
 
         CheckPath(options.Health.LivePath, "Edge:Health:LivePath", errors);
         CheckPath(options.Health.ReadyPath, "Edge:Health:ReadyPath", errors);
+        OptionChecks.NotNegative(options.Health.MaxFeedLag, "Edge:Health:MaxFeedLag", errors, "zero does not judge the lag");
 
         var reserved = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
         {

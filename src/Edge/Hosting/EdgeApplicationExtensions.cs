@@ -74,7 +74,7 @@ public static class EdgeApplicationExtensions
         }
 
         app.Map(options.Health.LivePath, HealthEndpoints.LiveAsync).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge liveness");
-        app.Map(options.Health.ReadyPath, (HttpContext context, EventHub hub) => HealthEndpoints.ReadyAsync(context, hub)).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge readiness");
+        app.Map(options.Health.ReadyPath, (HttpContext context, EventHub hub, EdgeMetrics metrics) => HealthEndpoints.ReadyAsync(context, hub, metrics, options.Health)).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge readiness");
         MetricsEndpoints.Map(app, options.Metrics, EdgeEndpointOrder);
 
         if (options.Publish.Enabled)
