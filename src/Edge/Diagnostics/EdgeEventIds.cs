@@ -16,6 +16,8 @@ internal static class EdgeEventIds
     public const int BrokerReadBackFailed = 1005;
     public const int HubStopped = 1006;
     public const int HistoryLost = 1007;
+    public const int BrokerUnavailable = 1008;
+    public const int BrokerAvailable = 1009;
 
     // Streams: 2xxx
     public const int StreamOpened = 2000;

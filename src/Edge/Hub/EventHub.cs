@@ -33,6 +33,7 @@ internal sealed class EventHub
     private readonly BrokerFeedReader _feed;
     private readonly ReplayPlanner _planner;
     private readonly HeartbeatsAndDrain _sweeps;
+    private readonly BrokerStateWatch _brokerState;
 
     public EventHub(IEventBroker broker, IOptions<EdgeOptions> options, EdgeMetrics metrics, TimeProvider timeProvider, ILogger<EventHub> logger)
     {
@@ -47,6 +48,7 @@ internal sealed class EventHub
         _feed = new BrokerFeedReader(broker, _log, _ingest, () => _connections.CloseAll(CloseReason.Shutdown), metrics, timeProvider, logger);
         _planner = new ReplayPlanner(broker, _log, preparer, replay, timeProvider, logger);
         _sweeps = new HeartbeatsAndDrain(_connections, timeProvider, logger);
+        _brokerState = new BrokerStateWatch(broker, logger);
         metrics.TrackBroker(() => IsOpen && broker.Health.IsAvailable);
     }
 
@@ -105,6 +107,9 @@ internal sealed class EventHub
 
     /// <summary>Sends a heartbeat to every connection that has been silent for its stream's interval.</summary>
     public void SendHeartbeats() => _sweeps.SendHeartbeats();
+
+    /// <summary>Logs a change of the broker's availability (once per change).</summary>
+    public void CheckBrokerState() => _brokerState.Check();
 
     /// <summary>Stops accepting streams and asks every open stream to close with a retry hint.</summary>
     public void BeginDrain() => _sweeps.BeginDrain();

@@ -225,7 +225,11 @@ internal sealed partial class SseStreamEndpoint(EventHub hub, StreamAccess acces
     private async Task RefuseAsync(HttpContext context, StreamDefinition stream, StreamRefusal refusal)
     {
         metrics.StreamRejected(stream.Name, refusal.MetricReason);
-        Log.StreamRefused(logger, stream.Name, refusal.Status, refusal.Reason, context.Connection.RemoteIpAddress?.ToString());
+        if (!refusal.Logged)
+        {
+            Log.StreamRefused(logger, stream.Name, refusal.Status, refusal.Reason, context.Connection.RemoteIpAddress?.ToString());
+        }
+
         await StreamRefusalWriter.WriteAsync(context, stream, refusal).ConfigureAwait(false);
     }
 

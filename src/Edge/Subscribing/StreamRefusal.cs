@@ -10,6 +10,9 @@ internal sealed record StreamRefusal(int Status, string Reason, string Detail, T
     /// <summary>The <c>reason</c> tag of a refused <c>edge.streams.connects</c>.</summary>
     public const string BadRequestReason = "bad_request";
 
+    /// <summary>True when whoever decided the refusal already logged it with its own event id (auth, channel, limit, rate), so it is logged once.</summary>
+    public bool Logged { get; init; }
+
     public bool IsTransient => Status is StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable;
 
     /// <summary>

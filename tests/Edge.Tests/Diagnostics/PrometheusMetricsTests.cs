@@ -79,34 +79,18 @@ public sealed class PrometheusMetricsTests
     [Fact]
     public async Task Refusals_AreCountedByReason()
     {
-        await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default(
-            [
-                .. TestTokens.JwtStream("secure"),
-                ("Edge:Streams:secure:Path", "/secure"),
-                ("Edge:Streams:events:Limits:MaxConnectionsPerUser", "1"),
-                ("Edge:Streams:limited:Path", "/limited"),
-                ("Edge:Streams:limited:RateLimitPolicy", "once"),
-                ("Edge:RateLimiting:Policies:once:PermitLimit", "1"),
-                ("Edge:RateLimiting:Policies:once:Window", "00:10:00"),
-            ]));
+        await using var edge = await EdgeTestHost.StartAsync(TestSettings.Default(RefusalScenario.Settings()));
         using var http = edge.CreateClient();
+        await RefusalScenario.ExpectAsync(http, "/events?channels=orders.*", HttpStatusCode.BadRequest);
+        foreach (var held in await RefusalScenario.RunAsync(edge, http))
+        {
+            await using var _ = held;
+        }
 
-        await AssertStatusAsync(http, "/secure", HttpStatusCode.Unauthorized);
-        await AssertStatusAsync(http, "/events?userId=u1&channels=user:u2", HttpStatusCode.Forbidden);
-        await AssertStatusAsync(http, "/events?channels=orders.*", HttpStatusCode.BadRequest);
-        await using var held = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?userId=u1");
-        Assert.Equal(HttpStatusCode.OK, held.StatusCode);
-        await AssertStatusAsync(http, "/events?userId=u1", HttpStatusCode.TooManyRequests);
-        await using var admitted = await SseTestClient.ConnectAsync(edge.BaseAddress, "/limited");
-        Assert.Equal(HttpStatusCode.OK, admitted.StatusCode);
-        await AssertStatusAsync(http, "/limited", HttpStatusCode.TooManyRequests);
         using (var post = await http.PostAsync("/events", new StringContent("x")))
         {
             Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
         }
-
-        edge.Services.GetRequiredService<Edge.Hub.EventHub>().BeginDrain();
-        await AssertStatusAsync(http, "/events", HttpStatusCode.ServiceUnavailable);
 
         var scrape = await PrometheusScrape.ReadAsync(http);
         (string Key, string Value) Refused(string reason) => ("reason", reason);
@@ -349,12 +333,6 @@ public sealed class PrometheusMetricsTests
         Assert.Contains("Edge:Metrics:Path", error.Message, StringComparison.Ordinal);
         Assert.Contains("Edge:Metrics:Url", error.Message, StringComparison.Ordinal);
         Assert.Contains("Edge:Metrics:Otlp:Endpoint", error.Message, StringComparison.Ordinal);
-    }
-
-    private static async Task AssertStatusAsync(HttpClient http, string path, HttpStatusCode expected)
-    {
-        using var response = await http.GetAsync(path, HttpCompletionOption.ResponseHeadersRead);
-        Assert.Equal(expected, response.StatusCode);
     }
 
     /// <summary>Scrapes until <paramref name="condition"/> holds (the edge counts as streams close, a moment after the client sees it).</summary>
