@@ -47,6 +47,9 @@ public sealed class EdgeOptions
 
     public HealthOptions Health { get; set; } = new();
 
+    /// <summary>The operator's calls (end a user's or a session's streams), served only with keys.</summary>
+    public Admin.AdminOptions Admin { get; set; } = new();
+
     /// <summary>Prometheus scrape endpoint, JSON counters, OTLP export.</summary>
     public Diagnostics.MetricsOptions Metrics { get; set; } = new();
 

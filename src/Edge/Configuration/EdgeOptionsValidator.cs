@@ -56,6 +56,20 @@ internal sealed partial class EdgeOptionsValidator(BrokerCatalog brokers) : IVal
         }
 
         Diagnostics.MetricsValidator.Validate(options.Metrics, errors);
+        if (options.Admin.ApiKeys.Count > 0)
+        {
+            CheckPath(options.Admin.Path, "Edge:Admin:Path", errors);
+            for (var i = 0; i < options.Admin.ApiKeys.Count; i++)
+            {
+                if (string.IsNullOrWhiteSpace(options.Admin.ApiKeys[i]) || !EnvelopeLimits.IsLineSafe(options.Admin.ApiKeys[i]))
+                {
+                    errors.Add($"Edge:Admin:ApiKeys:{i} must be a non-empty key without control characters.");
+                }
+            }
+
+            reserved.TryAdd(Normalize(options.Admin.Path.TrimEnd('/') + "/end-streams"), "Edge:Admin:Path");
+        }
+
         if (options.Metrics.Enabled)
         {
             reserved.TryAdd(Normalize(options.Metrics.Path), "Edge:Metrics:Path");

@@ -18,6 +18,9 @@ internal enum CloseReason
 
     /// <summary>A newer stream of the same user took this one's slot (connection limit, CloseOldest).</summary>
     Replaced = 4,
+
+    /// <summary>An <c>end-streams</c> control record named its user or session (logout, session expiry).</summary>
+    Ended = 5,
 }
 
 /// <summary>

@@ -187,6 +187,7 @@ internal sealed class EdgeMetrics
         CloseReason.Shutdown => "drain",
         CloseReason.TokenExpired => "token_expired",
         CloseReason.Replaced => "evicted",
+        CloseReason.Ended => "ended",
         _ => "client",
     };
 

@@ -76,6 +76,11 @@ public static class EdgeApplicationExtensions
         app.Map(options.Health.LivePath, HealthEndpoints.LiveAsync).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge liveness");
         app.Map(options.Health.ReadyPath, (HttpContext context, EventHub hub, EdgeMetrics metrics) => HealthEndpoints.ReadyAsync(context, hub, metrics, options.Health)).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge readiness");
         MetricsEndpoints.Map(app, options.Metrics, EdgeEndpointOrder);
+        if (options.Admin.ApiKeys.Count > 0)
+        {
+            var endStreams = ActivatorUtilities.CreateInstance<Admin.EndStreamsEndpoint>(app.Services, options.Admin);
+            app.Map(options.Admin.Path.TrimEnd('/') + "/end-streams", endStreams.HandleAsync).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge admin: end streams");
+        }
 
         if (options.Publish.Enabled)
         {

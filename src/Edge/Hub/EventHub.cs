@@ -44,7 +44,7 @@ internal sealed class EventHub
         var preparer = new RecordPreparer(replay, _log);
         _connections = new ConnectionRegistry(broker, _log, index, metrics, timeProvider);
         _shards = new DispatchShards(index, metrics, timeProvider, Math.Max(1, Environment.ProcessorCount));
-        _ingest = new FeedIngest(_log, preparer, _shards, metrics, timeProvider, logger);
+        _ingest = new FeedIngest(_log, preparer, _shards, ending => _connections.End(ending, logger), metrics, timeProvider, logger);
         _feed = new BrokerFeedReader(broker, _log, _ingest, () => _connections.CloseAll(CloseReason.Shutdown), metrics, timeProvider, logger);
         _planner = new ReplayPlanner(broker, _log, preparer, replay, timeProvider, logger);
         _sweeps = new HeartbeatsAndDrain(_connections, timeProvider, logger);

@@ -150,7 +150,7 @@ internal sealed partial class PublishEndpoint(IEventBroker broker, EdgeMetrics m
                 var index = 0;
                 foreach (var element in root.EnumerateArray())
                 {
-                    if (EnvelopeParser.TryRead(element, $"[{index}].", errors, out var envelope))
+                    if (EnvelopeParser.TryRead(element, $"[{index}].", errors, out var envelope) && IsEvent(envelope, $"[{index}].", errors))
                     {
                         envelopes.Add(envelope);
                     }
@@ -158,13 +158,25 @@ internal sealed partial class PublishEndpoint(IEventBroker broker, EdgeMetrics m
                     index++;
                 }
             }
-            else if (EnvelopeParser.TryRead(root, string.Empty, errors, out var envelope))
+            else if (EnvelopeParser.TryRead(root, string.Empty, errors, out var envelope) && IsEvent(envelope, string.Empty, errors))
             {
                 envelopes.Add(envelope);
             }
 
             return errors.Count == 0 ? envelopes : null;
         }
+    }
+
+    /// <summary>Control records need the admin key: the publish API refuses them.</summary>
+    private static bool IsEvent(EventEnvelope envelope, string path, List<EnvelopeError> errors)
+    {
+        if (envelope.Control is null)
+        {
+            return true;
+        }
+
+        errors.Add(new EnvelopeError(path + "control", "control records are sent through the admin API (Edge:Admin), not the publish API"));
+        return false;
     }
 
     private async Task<bool> IsAuthorizedAsync(HttpContext context)

@@ -186,6 +186,11 @@ internal sealed partial class SseStreamEndpoint(EventHub hub, StreamAccess acces
                     connection.WriteRaw(StreamRefusalWriter.ErrorFrame(StatusCodes.Status429TooManyRequests, "replaced-by-newer-stream", StreamRefusalWriter.RetryWithJitter(null, access.ReplacedRetryMilliseconds)));
                     await connection.FlushAsync(aborted).ConfigureAwait(false);
                     break;
+                case CloseReason.Ended:
+                    Log.EndedByControl(logger, connection.Id, connection.Stream.Name);
+                    connection.WriteRaw(StreamRefusalWriter.ErrorFrame(StatusCodes.Status401Unauthorized, "stream-ended", null));
+                    await connection.FlushAsync(aborted).ConfigureAwait(false);
+                    break;
                 case CloseReason.SlowConsumer:
                     metrics.SlowConsumer();
                     Log.SlowConsumer(logger, connection.Id, connection.Stream.Name, connection.Stream.Options.QueueCapacity);
@@ -262,6 +267,9 @@ internal sealed partial class SseStreamEndpoint(EventHub hub, StreamAccess acces
 
         [LoggerMessage(EventId = EdgeEventIds.ConnectionReplaced, Level = LogLevel.Information, Message = "Stream {ConnectionId} on {Stream} closed to make room for a newer stream of the same user")]
         public static partial void Replaced(ILogger logger, long connectionId, string stream);
+
+        [LoggerMessage(EventId = EdgeEventIds.StreamEndedByControl, Level = LogLevel.Debug, Message = "Stream {ConnectionId} on {Stream} closed: an end-streams control record named its user or session")]
+        public static partial void EndedByControl(ILogger logger, long connectionId, string stream);
 
         [LoggerMessage(EventId = EdgeEventIds.GapSignalled, Level = LogLevel.Information, Message = "Stream {ConnectionId} on {Stream} resumed with a gap: {Reason}")]
         public static partial void GapSignalled(ILogger logger, long connectionId, string stream, string reason);

@@ -35,7 +35,7 @@ internal sealed class HubTestKit
         var index = new ChannelIndex();
         Connections = new ConnectionRegistry(Broker, Partitions, index, Metrics, Time);
         Shards = new DispatchShards(index, Metrics, Time, shards);
-        Ingest = new FeedIngest(Partitions, Preparer, Shards, Metrics, Time, NullLogger.Instance);
+        Ingest = new FeedIngest(Partitions, Preparer, Shards, ending => Connections.End(ending, NullLogger.Instance), Metrics, Time, NullLogger.Instance);
     }
 
     public FakeTimeProvider Time { get; } = new(DateTimeOffset.Parse("2026-11-24T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));

@@ -358,6 +358,19 @@ public sealed class KafkaEdgeEndToEndTests
         }
     }
 
+    [Fact]
+    [Trait("Category", "Operations")]
+    public async Task EndStreams_ThroughTheAdminCallAndAsABrokerNativeControlMessage_EndsThemOnBothInstances()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var topic = KafkaFixture.NewTopicName("edge-end");
+        await _kafka.CreateTopicAsync(topic, 3);
+        await using var a = await StartEdgeAsync(_kafka.BootstrapServers, topic, cts.Token, ("Edge:Admin:ApiKeys:0", EndStreamsScenario.AdminKey));
+        await using var b = await StartEdgeAsync(_kafka.BootstrapServers, topic, cts.Token, ("Edge:Admin:ApiKeys:0", EndStreamsScenario.AdminKey));
+
+        await EndStreamsScenario.RunAsync(a, b, json => _kafka.PublishRawAsync(topic, "session:s1", Encoding.UTF8.GetBytes(json), cts.Token), PublishKey);
+    }
+
     private static async Task<EdgeTestHost> StartEdgeAsync(string bootstrap, string topic, CancellationToken cancellationToken, params (string Key, string? Value)[] overrides)
     {
         var settings = new Dictionary<string, string?>

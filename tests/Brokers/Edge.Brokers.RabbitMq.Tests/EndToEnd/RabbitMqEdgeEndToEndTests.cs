@@ -38,6 +38,20 @@ public sealed class RabbitMqEdgeEndToEndTests(RabbitMqFixture rabbit, ITestOutpu
     }
 
     [Fact]
+    [Trait("Category", "Operations")]
+    public async Task EndStreams_ThroughTheAdminCallAndAsABrokerNativeControlMessage_EndsThemOnBothInstances()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var stream = NewStream();
+        var settings = Settings(stream);
+        settings["Edge:Admin:ApiKeys:0"] = EndStreamsScenario.AdminKey;
+        await using var a = await EdgeTestHost.StartAsync(settings, cts.Token);
+        await using var b = await EdgeTestHost.StartAsync(settings, cts.Token);
+
+        await EndStreamsScenario.RunAsync(a, b, json => rabbit.PublishRawAsync(stream, System.Text.Encoding.UTF8.GetBytes(json), Guid.NewGuid().ToString("N"), stream + ".x", cts.Token), PublishKey);
+    }
+
+    [Fact]
     public async Task TwoEdgesOnOneStream_AClientOnEachReceivesEveryEventInOrder()
     {
         var stream = NewStream();
