@@ -3,7 +3,7 @@
 # stream's memory goes"). For each configuration: a fresh edge, a warm-up (100 streams, twice), then
 # N idle streams held by bench/Edge.Bench; before and after, with the streams open:
 #   rss      VmRSS of the edge process (what the hold mode reports)
-#   gc       the GC's heap size and committed bytes (GC.GetGCMemoryInfo via /_edge/metrics)
+#   gc       the GC's heap size and committed bytes (GC.GetGCMemoryInfo via /_edge/metrics.json)
 #   malloc   glibc's bytes in use and bytes taken from the system, all arenas (malloc_stats() called
 #            in the edge through gdb; OpenSSL allocates with malloc)
 # and the live managed objects by type (dotnet-gcdump: a full, blocking collection) before and after;
@@ -56,9 +56,9 @@ finish() {
 trap finish EXIT
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$edge_pid/status"; }
-# gc: "heapBytes committedBytes" from the edge's /_edge/metrics.
+# gc: "heapBytes committedBytes" from the edge's /_edge/metrics.json.
 gc_bytes() {
-  curl -s "http://127.0.0.1:$PORT/_edge/metrics" | python3 -c 'import json,sys; m=json.load(sys.stdin)["memory"]; print(m["gcHeapBytes"], m["gcCommittedBytes"])'
+  curl -s "http://127.0.0.1:$PORT/_edge/metrics.json" | python3 -c 'import json,sys; m=json.load(sys.stdin)["memory"]; print(m["gcHeapBytes"], m["gcCommittedBytes"])'
 }
 # malloc: "inUse system" summed over glibc's arenas, from malloc_stats() run inside the edge.
 malloc_bytes() {

@@ -108,12 +108,12 @@ internal sealed partial class EdgeProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>The JSON of <c>/_edge/metrics</c>; null when the edge does not answer.</summary>
+    /// <summary>The JSON of <c>/_edge/metrics.json</c>; null when the edge does not answer.</summary>
     public async Task<JsonElement?> MetricsAsync()
     {
         try
         {
-            var text = await Http.GetStringAsync(new Uri(BaseUri, "/_edge/metrics")).ConfigureAwait(false);
+            var text = await Http.GetStringAsync(new Uri(BaseUri, "/_edge/metrics.json")).ConfigureAwait(false);
             return JsonDocument.Parse(text).RootElement.Clone();
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)

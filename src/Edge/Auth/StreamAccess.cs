@@ -11,7 +11,7 @@ namespace Edge.Auth;
 /// identity and channel checks, and the connection limits, in that order. The result holds
 /// everything the open stream keeps (limit slot, rate-limit permit, expiry timer) until disposed.
 /// </summary>
-internal sealed partial class StreamAccess(StreamAuthenticator authenticator, ConnectionLimiter limits, EdgeRateLimiters rateLimiters, TimeProvider timeProvider, ILogger<StreamAccess> logger)
+internal sealed partial class StreamAccess(StreamAuthenticator authenticator, ConnectionLimiter limits, EdgeRateLimiters rateLimiters, Diagnostics.EdgeMetrics metrics, TimeProvider timeProvider, ILogger<StreamAccess> logger)
 {
     public int ReplacedRetryMilliseconds => limits.Options.ReplacedRetryMilliseconds;
 
@@ -36,9 +36,10 @@ internal sealed partial class StreamAccess(StreamAuthenticator authenticator, Co
             if (!outcome.Succeeded)
             {
                 Log.AuthRefused(logger, stream.Name, outcome.Status, outcome.Reason!, context.Connection.RemoteIpAddress?.ToString());
-                return grant.Refuse(outcome.Status == StatusCodes.Status503ServiceUnavailable
+                var authRefusal = outcome.Status == StatusCodes.Status503ServiceUnavailable
                     ? StreamRefusal.Transient(outcome.Status, outcome.Reason!, outcome.Detail!, TimeSpan.FromSeconds(2))
-                    : StreamRefusal.Permanent(outcome.Status, outcome.Reason!, outcome.Detail!, outcome.Status == StatusCodes.Status401Unauthorized ? outcome.WwwAuthenticate ?? "Bearer" : null));
+                    : StreamRefusal.Permanent(outcome.Status, outcome.Reason!, outcome.Detail!, outcome.Status == StatusCodes.Status401Unauthorized ? outcome.WwwAuthenticate ?? "Bearer" : null);
+                return grant.Refuse(authRefusal with { Logged = true });
             }
 
             var identity = outcome.Identity!;
@@ -46,7 +47,7 @@ internal sealed partial class StreamAccess(StreamAuthenticator authenticator, Co
             if (admission is null)
             {
                 Log.ChannelRefused(logger, stream.Name, refusal!.Status, refusal.Reason, identity.UserId);
-                return grant.Refuse(refusal);
+                return grant.Refuse(refusal with { Logged = true });
             }
 
             if (policy is not null && policy.PartitionBy == RateLimitPartitionBy.User)
@@ -62,6 +63,13 @@ internal sealed partial class StreamAccess(StreamAuthenticator authenticator, Co
             if (decision != LimitDecision.Admitted)
             {
                 var retryAfter = TimeSpan.FromSeconds(Math.Max(1, limits.Options.RetryAfterSeconds));
+                metrics.ConnectionLimitHit(decision switch
+                {
+                    LimitDecision.GlobalLimit => "instance",
+                    LimitDecision.IpLimit => "ip",
+                    LimitDecision.UserStreamLimit => "user_stream",
+                    _ => "user",
+                });
                 var (status, reason, detail) = decision switch
                 {
                     LimitDecision.GlobalLimit => (StatusCodes.Status503ServiceUnavailable, "edge-at-capacity", "This edge instance holds as many streams as it may; try again later."),
@@ -70,7 +78,7 @@ internal sealed partial class StreamAccess(StreamAuthenticator authenticator, Co
                     _ => (StatusCodes.Status429TooManyRequests, "user-connection-limit", "You have as many streams open as allowed; close one first."),
                 };
                 Log.LimitRefused(logger, stream.Name, reason, admission.UserId, ip);
-                return grant.Refuse(StreamRefusal.Transient(status, reason, detail, retryAfter));
+                return grant.Refuse(StreamRefusal.Transient(status, reason, detail, retryAfter) with { Logged = true });
             }
 
             grant.Admit(admission, identity, lease!, auth.CloseAtExpiry);
@@ -106,7 +114,7 @@ internal sealed partial class StreamAccess(StreamAuthenticator authenticator, Co
         var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
         lease.Dispose();
         Log.RateLimited(logger, stream.Name, policyName, context.Connection.RemoteIpAddress?.ToString());
-        return StreamRefusal.Transient(StatusCodes.Status429TooManyRequests, "rate-limited", $"Too many connection attempts (policy '{policyName}'); try again later.", retryAfter);
+        return StreamRefusal.Transient(StatusCodes.Status429TooManyRequests, "rate-limited", $"Too many connection attempts (policy '{policyName}'); try again later.", retryAfter) with { Logged = true };
     }
 
     private static partial class Log
@@ -120,7 +128,7 @@ internal sealed partial class StreamAccess(StreamAuthenticator authenticator, Co
         [LoggerMessage(EventId = Diagnostics.EdgeEventIds.ConnectionLimitRefused, Level = LogLevel.Information, Message = "Stream request on {Stream} by user {UserId} from {RemoteIp} refused: {Reason}")]
         public static partial void LimitRefused(ILogger logger, string stream, string reason, string? userId, string? remoteIp);
 
-        [LoggerMessage(EventId = Diagnostics.EdgeEventIds.RateLimited, Level = LogLevel.Information, Message = "Stream request on {Stream} from {RemoteIp} rate limited by policy {Policy}")]
+        [LoggerMessage(EventId = Diagnostics.EdgeEventIds.RateLimited, Level = LogLevel.Information, Message = "Stream request on {Stream} from {RemoteIp} refused with 429 (rate-limited) by policy {Policy}")]
         public static partial void RateLimited(ILogger logger, string stream, string policy, string? remoteIp);
     }
 }

@@ -47,6 +47,12 @@ public sealed class EdgeOptions
 
     public HealthOptions Health { get; set; } = new();
 
+    /// <summary>The operator's calls (end a user's or a session's streams), served only with keys.</summary>
+    public Admin.AdminOptions Admin { get; set; } = new();
+
+    /// <summary>Prometheus scrape endpoint, JSON counters, OTLP export.</summary>
+    public Diagnostics.MetricsOptions Metrics { get; set; } = new();
+
     /// <summary>Connection limits across all streams of this instance.</summary>
     public Limits.ConnectionLimitOptions Limits { get; set; } = new();
 
@@ -161,4 +167,10 @@ public sealed class HealthOptions
 
     /// <summary>Readiness path (503 while the broker is down or the edge drains). Default <c>/_edge/ready</c>.</summary>
     public string ReadyPath { get; set; } = "/_edge/ready";
+
+    /// <summary>
+    /// Readiness fails while the last record read arrived later than this after the broker appended
+    /// it (the feed is behind). Default zero: the lag is reported, not judged.
+    /// </summary>
+    public TimeSpan MaxFeedLag { get; set; }
 }

@@ -43,6 +43,7 @@ internal sealed partial class EdgeOptionsValidator(BrokerCatalog brokers) : IVal
 
         CheckPath(options.Health.LivePath, "Edge:Health:LivePath", errors);
         CheckPath(options.Health.ReadyPath, "Edge:Health:ReadyPath", errors);
+        OptionChecks.NotNegative(options.Health.MaxFeedLag, "Edge:Health:MaxFeedLag", errors, "zero does not judge the lag");
 
         var reserved = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
         {
@@ -60,6 +61,30 @@ internal sealed partial class EdgeOptionsValidator(BrokerCatalog brokers) : IVal
         }
 
         Demo.DemoValidator.Validate(options, errors);
+        Diagnostics.MetricsValidator.Validate(options.Metrics, errors);
+        if (options.Admin.ApiKeys.Count > 0)
+        {
+            CheckPath(options.Admin.Path, "Edge:Admin:Path", errors);
+            for (var i = 0; i < options.Admin.ApiKeys.Count; i++)
+            {
+                if (string.IsNullOrWhiteSpace(options.Admin.ApiKeys[i]) || !EnvelopeLimits.IsLineSafe(options.Admin.ApiKeys[i]))
+                {
+                    errors.Add($"Edge:Admin:ApiKeys:{i} must be a non-empty key without control characters.");
+                }
+            }
+
+            reserved.TryAdd(Normalize(options.Admin.Path.TrimEnd('/') + "/end-streams"), "Edge:Admin:Path");
+        }
+
+        if (options.Metrics.Enabled)
+        {
+            reserved.TryAdd(Normalize(options.Metrics.Path), "Edge:Metrics:Path");
+            if (!string.IsNullOrEmpty(options.Metrics.JsonPath))
+            {
+                reserved.TryAdd(Normalize(options.Metrics.JsonPath), "Edge:Metrics:JsonPath");
+            }
+        }
+
         Limits.LimitsValidator.Validate(options.Limits, errors);
         RateLimiting.RateLimitingValidator.Validate(options.RateLimiting, errors);
         Cors.CorsValidator.Validate(options.Cors, errors);
@@ -234,7 +259,7 @@ internal sealed partial class EdgeOptionsValidator(BrokerCatalog brokers) : IVal
         }
     }
 
-    private static void CheckPath(string? path, string key, List<string> errors)
+    internal static void CheckPath(string? path, string key, List<string> errors)
     {
         if (string.IsNullOrWhiteSpace(path) || !path.StartsWith('/'))
         {

@@ -18,6 +18,9 @@ internal enum CloseReason
 
     /// <summary>A newer stream of the same user took this one's slot (connection limit, CloseOldest).</summary>
     Replaced = 4,
+
+    /// <summary>An <c>end-streams</c> control record named its user or session (logout, session expiry).</summary>
+    Ended = 5,
 }
 
 /// <summary>
@@ -63,7 +66,11 @@ internal sealed class SseConnection
         _queue = new ConnectionQueue(stream.Options.QueueCapacity);
         _timeProvider = timeProvider;
         _lastActivity = timeProvider.GetTimestamp();
+        OpenedTimestamp = _lastActivity;
     }
+
+    /// <summary>When the connection was registered, in <see cref="TimeProvider"/> timestamp ticks.</summary>
+    public long OpenedTimestamp { get; }
 
     public long Id { get; }
 

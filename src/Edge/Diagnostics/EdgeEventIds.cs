@@ -16,6 +16,8 @@ internal static class EdgeEventIds
     public const int BrokerReadBackFailed = 1005;
     public const int HubStopped = 1006;
     public const int HistoryLost = 1007;
+    public const int BrokerUnavailable = 1008;
+    public const int BrokerAvailable = 1009;
 
     // Streams: 2xxx
     public const int StreamOpened = 2000;
@@ -23,6 +25,8 @@ internal static class EdgeEventIds
     public const int SlowConsumerClosed = 2002;
     public const int StreamRejected = 2003;
     public const int GapSignalled = 2004;
+    public const int StreamsEnded = 2005;
+    public const int StreamEndedByControl = 2006;
 
     // Publish API: 3xxx
     public const int Published = 3000;
@@ -32,6 +36,10 @@ internal static class EdgeEventIds
 
     // Hosting: 4xxx
     public const int Draining = 4002;
+
+    // Admin calls: 40xx
+    public const int EndStreamsRequested = 4010;
+    public const int AdminUnauthorized = 4011;
 
     // TLS: 41xx
     public const int TlsCertificateLoaded = 4100;

@@ -9,7 +9,7 @@ namespace Edge.Feed;
 /// subscribes and hands every record to <see cref="FeedIngest"/>, resubscribing after a failure
 /// and reopening for a new epoch when the log lost its history (then it calls the history-lost action it was given: the hub closes every stream).
 /// </summary>
-internal sealed partial class BrokerFeedReader(IEventBroker broker, PartitionLog log, FeedIngest ingest, Action historyLost, TimeProvider timeProvider, ILogger logger)
+internal sealed partial class BrokerFeedReader(IEventBroker broker, PartitionLog log, FeedIngest ingest, Action historyLost, EdgeMetrics metrics, TimeProvider timeProvider, ILogger logger)
 {
     private static readonly TimeSpan FirstOpenRetry = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan FirstResubscribe = TimeSpan.FromMilliseconds(100);
@@ -44,6 +44,7 @@ internal sealed partial class BrokerFeedReader(IEventBroker broker, PartitionLog
                 // Positions of the old epoch mean nothing now: take the new epoch and send every
                 // client back to reconnect, where its old cursor earns the gap signal.
                 Log.HistoryLost(logger, broker.Name, ex);
+                metrics.BrokerReconnect();
                 await OpenAsync(cancellationToken).ConfigureAwait(false);
                 historyLost();
             }
@@ -51,6 +52,7 @@ internal sealed partial class BrokerFeedReader(IEventBroker broker, PartitionLog
             {
                 // Resubscribing is safe: records at or below each partition's position are dropped.
                 Log.FeedFailed(logger, broker.Name, delay.TotalMilliseconds, ex);
+                metrics.BrokerReconnect();
                 await Task.Delay(delay, timeProvider, cancellationToken).ConfigureAwait(false);
                 delay = Longer(delay);
             }

@@ -9,14 +9,15 @@ namespace Edge.Feed;
 /// once, keep in its partition's replay window and hand to the live connections' sink. Records from
 /// before the head (a look-back) only warm the window.
 /// </summary>
-internal sealed partial class FeedIngest(PartitionLog log, RecordPreparer preparer, ILiveEventSink live, EdgeMetrics metrics, ILogger logger)
+/// <remarks>An <c>end-streams</c> control record goes to <paramref name="endStreams"/> instead of the live sink.</remarks>
+internal sealed partial class FeedIngest(PartitionLog log, RecordPreparer preparer, ILiveEventSink live, Action<StreamEnding> endStreams, EdgeMetrics metrics, TimeProvider timeProvider, ILogger logger)
 {
     private readonly ArrayBufferWriter<byte> _feedScratch = new(4096);
 
     /// <summary>Takes one record from the feed: parse, drop duplicates, encode once, keep, dispatch.</summary>
     public void Ingest(BrokerRecord record)
     {
-        metrics.RecordRead();
+        metrics.RecordRead(record.Timestamp == default ? 0 : record.Timestamp.UtcTicks, timeProvider.GetUtcNow().UtcTicks);
         var state = log.Get(record.Partition);
         if (record.Offset < Volatile.Read(ref state.NextOffset))
         {
@@ -32,10 +33,14 @@ internal sealed partial class FeedIngest(PartitionLog log, RecordPreparer prepar
             state.Window.CoverFrom(start);
         }
 
-        var prepared = preparer.TryPrepare(record, _feedScratch, deduplicate: true, out var malformed);
+        var prepared = preparer.TryPrepare(record, _feedScratch, deduplicate: true, out var malformed, out var ending);
         if (prepared is null)
         {
-            if (malformed is not null)
+            if (ending is not null)
+            {
+                endStreams(ending);
+            }
+            else if (malformed is not null)
             {
                 metrics.RecordMalformed();
                 Log.MalformedRecord(logger, record.Partition, record.Offset, malformed);

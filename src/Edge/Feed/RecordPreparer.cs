@@ -19,9 +19,14 @@ internal sealed class RecordPreparer(ReplayOptions replay, PartitionLog log)
     /// used, without when it repeats a message id already seen (only when <paramref name="deduplicate"/>,
     /// which only the feed's single reader may ask for).
     /// </summary>
-    public PreparedEvent? TryPrepare(BrokerRecord record, ArrayBufferWriter<byte> scratch, bool deduplicate, out string? malformed)
+    public PreparedEvent? TryPrepare(BrokerRecord record, ArrayBufferWriter<byte> scratch, bool deduplicate, out string? malformed) =>
+        TryPrepare(record, scratch, deduplicate, out malformed, out _);
+
+    /// <summary>As above; a control record is no event: it comes back as <paramref name="ending"/> (null result, no <paramref name="malformed"/>).</summary>
+    public PreparedEvent? TryPrepare(BrokerRecord record, ArrayBufferWriter<byte> scratch, bool deduplicate, out string? malformed, out StreamEnding? ending)
     {
         malformed = null;
+        ending = null;
         if (record.Body.Length > replay.MaxEnvelopeBytes)
         {
             malformed = $"the body is {record.Body.Length} bytes, over Edge:Replay:MaxEnvelopeBytes ({replay.MaxEnvelopeBytes})";
@@ -37,6 +42,12 @@ internal sealed class RecordPreparer(ReplayOptions replay, PartitionLog log)
         var messageId = record.MessageId ?? envelope.Id;
         if (deduplicate && messageId is not null && !_deduplicator.FirstTime(messageId))
         {
+            return null;
+        }
+
+        if (envelope.Control is not null)
+        {
+            ending = new StreamEnding(envelope.UserId, envelope.SessionId, record.Partition, record.Offset);
             return null;
         }
 

@@ -1,11 +1,11 @@
 using System.Text.Json;
+using Edge.Configuration;
 using Edge.Diagnostics;
 using Edge.Hub;
-using Edge.Limits;
 
 namespace Edge.Health;
 
-/// <summary>Liveness, readiness (broker reachable, log open, not draining) and the counters.</summary>
+/// <summary>Liveness and readiness (broker reachable, log open, feed not lagging, not draining).</summary>
 internal static class HealthEndpoints
 {
     public static async Task LiveAsync(HttpContext context)
@@ -15,39 +15,38 @@ internal static class HealthEndpoints
         await context.Response.WriteAsync("ok", context.RequestAborted).ConfigureAwait(false);
     }
 
-    public static async Task ReadyAsync(HttpContext context, EventHub hub)
+    public static async Task ReadyAsync(HttpContext context, EventHub hub, EdgeMetrics metrics, HealthOptions options)
     {
         var health = hub.Broker.Health;
-        var ready = hub.IsOpen && health.IsAvailable && !hub.IsDraining;
+        var lag = metrics.FeedLag;
+        var lagging = options.MaxFeedLag > TimeSpan.Zero && lag > options.MaxFeedLag;
+        var ready = hub.IsOpen && health.IsAvailable && !hub.IsDraining && !lagging;
         context.Response.StatusCode = ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
         var body = new
         {
             status = ready ? "ready" : "not-ready",
-            broker = new { type = hub.Broker.Name, available = health.IsAvailable, reason = health.Reason, logOpen = hub.IsOpen, epoch = hub.IsOpen ? hub.Epoch : null },
+            broker = new
+            {
+                type = hub.Broker.Name,
+                state = !hub.IsOpen ? "opening" : health.IsAvailable ? "open" : "unavailable",
+                available = health.IsAvailable,
+                reason = health.Reason,
+                logOpen = hub.IsOpen,
+                epoch = hub.IsOpen ? hub.Epoch : null,
+            },
+            feed = new
+            {
+                lagSeconds = lag.TotalSeconds,
+                maxLagSeconds = options.MaxFeedLag > TimeSpan.Zero ? options.MaxFeedLag.TotalSeconds : (double?)null,
+                lagging,
+                lastRecordAt = metrics.LastRecordReadAt,
+                recordsRead = metrics.RecordsRead,
+            },
             draining = hub.IsDraining,
             connections = hub.ConnectionCount,
         };
         await context.Response.WriteAsync(JsonSerializer.Serialize(body), context.RequestAborted).ConfigureAwait(false);
     }
-
-    public static async Task MetricsAsync(HttpContext context, EdgeMetrics metrics, ConnectionLimiter limits)
-    {
-        context.Response.ContentType = "application/json";
-        context.Response.Headers.CacheControl = "no-store";
-        var gc = GC.GetGCMemoryInfo();
-        using var process = System.Diagnostics.Process.GetCurrentProcess();
-        var body = new
-        {
-            counters = metrics.Snapshot(),
-            // What the connection limiter holds now: back to 0 when every stream has ended.
-            limits = Limits(limits.Counts),
-            memory = new { workingSetBytes = process.WorkingSet64, gcHeapBytes = gc.HeapSizeBytes, gcFragmentedBytes = gc.FragmentedBytes, gcCommittedBytes = gc.TotalCommittedBytes },
-        };
-        await context.Response.WriteAsync(JsonSerializer.Serialize(body), context.RequestAborted).ConfigureAwait(false);
-    }
-
-    private static object Limits((int Total, int Ips, int Users, int UserStreams) counts) =>
-        new { streams = counts.Total, ips = counts.Ips, users = counts.Users, userStreams = counts.UserStreams };
 }

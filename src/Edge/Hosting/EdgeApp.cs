@@ -34,6 +34,18 @@ public static class EdgeApp
             builder.Logging.AddFilter(HostingDiagnosticsCategory, LogLevel.None);
         }
 
+        // Logging:Console:FormatterName=json switches the console to one JSON object per line
+        // (event id, level, category, message and each named value under State); these are its
+        // defaults unless the configuration sets them.
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.JsonConsoleFormatterOptions>(json =>
+        {
+            var options = builder.Configuration.GetSection("Logging:Console:FormatterOptions");
+            if (options["TimestampFormat"] is null)
+            {
+                json.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                json.UseUtcTimestamp = true;
+            }
+        });
         builder.Services.AddEdge(builder.Configuration);
         configure?.Invoke(builder);
 

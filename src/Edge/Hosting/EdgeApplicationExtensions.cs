@@ -74,8 +74,13 @@ public static class EdgeApplicationExtensions
         }
 
         app.Map(options.Health.LivePath, HealthEndpoints.LiveAsync).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge liveness");
-        app.Map(options.Health.ReadyPath, (HttpContext context, EventHub hub) => HealthEndpoints.ReadyAsync(context, hub)).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge readiness");
-        app.Map("/_edge/metrics", (HttpContext context, EdgeMetrics metrics, Limits.ConnectionLimiter limits) => HealthEndpoints.MetricsAsync(context, metrics, limits)).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge metrics");
+        app.Map(options.Health.ReadyPath, (HttpContext context, EventHub hub, EdgeMetrics metrics) => HealthEndpoints.ReadyAsync(context, hub, metrics, options.Health)).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge readiness");
+        MetricsEndpoints.Map(app, options.Metrics, EdgeEndpointOrder);
+        if (options.Admin.ApiKeys.Count > 0)
+        {
+            var endStreams = ActivatorUtilities.CreateInstance<Admin.EndStreamsEndpoint>(app.Services, options.Admin);
+            app.Map(options.Admin.Path.TrimEnd('/') + "/end-streams", endStreams.HandleAsync).WithOrder(EdgeEndpointOrder).WithDisplayName("Edge admin: end streams");
+        }
 
         if (options.Publish.Enabled)
         {
@@ -107,9 +112,12 @@ public static class EdgeApplicationExtensions
         }
 
         var proxyErrors = app.Services.GetRequiredService<ProxyErrorResponder>();
+        var metrics = app.Services.GetRequiredService<EdgeMetrics>();
         app.MapReverseProxy(proxy =>
         {
-            // The steps MapReverseProxy() runs by default, behind the one that fills an empty error answer.
+            // The steps MapReverseProxy() runs by default, behind the ones that count proxy errors
+            // and fill an empty error answer.
+            proxy.Use(next => context => ProxyErrorCounting.InvokeAsync(context, next, metrics));
             proxy.Use(proxyErrors.InvokeAsync);
             proxy.UseSessionAffinity();
             proxy.UseLoadBalancing();

@@ -39,8 +39,7 @@ public static class EdgeServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<EdgeOptions>>(new StreamSectionsValidator(edgeSection));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>, Http.ForwardedHeadersSetup>());
         services.TryAddSingleton(TimeProvider.System);
-        services.AddMetrics();
-        services.TryAddSingleton<EdgeMetrics>();
+        services.AddEdgeMetrics(registration.Metrics);
         services.TryAddSingleton<EventHub>();
         services.AddHostedService<EventHubService>();
         services.TryAddSingleton<SseStreamEndpoint>();

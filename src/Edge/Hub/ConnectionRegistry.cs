@@ -12,7 +12,7 @@ namespace Edge.Hub;
 /// Every open connection of this instance, by id, and the channel index dispatch reads. A new
 /// connection starts at the live head of each partition its channels live on.
 /// </summary>
-internal sealed class ConnectionRegistry(IEventBroker broker, PartitionLog log, ChannelIndex index, EdgeMetrics metrics, TimeProvider timeProvider)
+internal sealed partial class ConnectionRegistry(IEventBroker broker, PartitionLog log, ChannelIndex index, EdgeMetrics metrics, TimeProvider timeProvider)
 {
     private readonly ConcurrentDictionary<long, SseConnection> _connections = new();
     private long _nextConnectionId;
@@ -53,7 +53,7 @@ internal sealed class ConnectionRegistry(IEventBroker broker, PartitionLog log, 
             connection.Offsets[i] = Volatile.Read(ref log.Get(connection.Partitions[i]).NextOffset);
         }
 
-        metrics.ConnectionOpened();
+        metrics.ConnectionOpened(stream.Name);
         return connection;
     }
 
@@ -67,8 +67,25 @@ internal sealed class ConnectionRegistry(IEventBroker broker, PartitionLog log, 
 
         if (_connections.TryRemove(connection.Id, out _))
         {
-            metrics.ConnectionClosed();
+            metrics.ConnectionClosed(connection.Stream.Name, connection.CloseReason, timeProvider.GetElapsedTime(connection.OpenedTimestamp));
         }
+    }
+
+    /// <summary>Closes every stream of the ending's user or session (an <c>end-streams</c> control record); each then disconnects as usual.</summary>
+    public void End(StreamEnding ending, ILogger logger)
+    {
+        var closed = 0;
+        foreach (var (_, connection) in _connections)
+        {
+            if ((ending.UserId is not null && string.Equals(connection.UserId, ending.UserId, StringComparison.Ordinal))
+                || (ending.SessionId is not null && string.Equals(connection.SessionId, ending.SessionId, StringComparison.Ordinal)))
+            {
+                connection.Close(CloseReason.Ended);
+                closed++;
+            }
+        }
+
+        RegistryLog.StreamsEnded(logger, closed, ending.UserId, ending.SessionId, ending.Partition, ending.Offset);
     }
 
     /// <summary>Closes every open connection (drain, lost history); each then disconnects as usual.</summary>
@@ -102,5 +119,11 @@ internal sealed class ConnectionRegistry(IEventBroker broker, PartitionLog log, 
         }
 
         return count == 0 || count == partitions.Length ? partitions : partitions[..count];
+    }
+
+    private static partial class RegistryLog
+    {
+        [LoggerMessage(EventId = EdgeEventIds.StreamsEnded, Level = LogLevel.Information, Message = "Ended {Count} stream(s) of user {UserId} / session {SessionId} on this instance (end-streams control record at partition {Partition} offset {Offset})")]
+        public static partial void StreamsEnded(ILogger logger, int count, string? userId, string? sessionId, int partition, long offset);
     }
 }

@@ -16,13 +16,13 @@ internal sealed class DispatchShards : ILiveEventSink
     private readonly DispatchShard[] _shards;
     private Task[] _running = [];
 
-    public DispatchShards(ChannelIndex index, EdgeMetrics metrics, int count)
+    public DispatchShards(ChannelIndex index, EdgeMetrics metrics, TimeProvider timeProvider, int count)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         _shards = new DispatchShard[count];
         for (var i = 0; i < _shards.Length; i++)
         {
-            _shards[i] = new DispatchShard(index, metrics, i, count);
+            _shards[i] = new DispatchShard(index, metrics, timeProvider, i, count);
         }
     }
 
@@ -76,15 +76,17 @@ internal sealed class DispatchShards : ILiveEventSink
 
         private readonly ChannelIndex _channels;
         private readonly EdgeMetrics _metrics;
+        private readonly TimeProvider _timeProvider;
         private readonly int _index;
         private readonly int _count;
         private readonly Channel<PreparedEvent> _queue = Channel.CreateBounded<PreparedEvent>(
             new BoundedChannelOptions(Capacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
 
-        public DispatchShard(ChannelIndex channels, EdgeMetrics metrics, int index, int count)
+        public DispatchShard(ChannelIndex channels, EdgeMetrics metrics, TimeProvider timeProvider, int index, int count)
         {
             _channels = channels;
             _metrics = metrics;
+            _timeProvider = timeProvider;
             _index = index;
             _count = count;
         }
@@ -122,17 +124,27 @@ internal sealed class DispatchShards : ILiveEventSink
         public void Dispatch(PreparedEvent item, bool sendInline = true)
         {
             var sent = 0;
+            var handed = false;
             foreach (var connection in _channels.Get(item.Channel))
             {
-                if (connection.Id % _count == _index && item.IsFor(connection.UserId, connection.SessionId) && connection.Enqueue(item, sendInline))
+                if (connection.Id % _count == _index && item.IsFor(connection.UserId, connection.SessionId))
                 {
-                    sent++;
+                    handed = true;
+                    if (connection.Enqueue(item, sendInline))
+                    {
+                        sent++;
+                    }
                 }
             }
 
             if (sent > 0)
             {
                 _metrics.Delivered(sent);
+            }
+
+            if (handed)
+            {
+                _metrics.DeliveryLatency(TimeSpan.FromTicks(_timeProvider.GetUtcNow().UtcTicks - item.Timestamp));
             }
         }
     }

@@ -33,6 +33,7 @@ internal sealed class EventHub
     private readonly BrokerFeedReader _feed;
     private readonly ReplayPlanner _planner;
     private readonly HeartbeatsAndDrain _sweeps;
+    private readonly BrokerStateWatch _brokerState;
 
     public EventHub(IEventBroker broker, IOptions<EdgeOptions> options, EdgeMetrics metrics, TimeProvider timeProvider, ILogger<EventHub> logger)
     {
@@ -42,11 +43,13 @@ internal sealed class EventHub
         _log = new PartitionLog(replay, timeProvider);
         var preparer = new RecordPreparer(replay, _log);
         _connections = new ConnectionRegistry(broker, _log, index, metrics, timeProvider);
-        _shards = new DispatchShards(index, metrics, Math.Max(1, Environment.ProcessorCount));
-        _ingest = new FeedIngest(_log, preparer, _shards, metrics, logger);
-        _feed = new BrokerFeedReader(broker, _log, _ingest, () => _connections.CloseAll(CloseReason.Shutdown), timeProvider, logger);
+        _shards = new DispatchShards(index, metrics, timeProvider, Math.Max(1, Environment.ProcessorCount));
+        _ingest = new FeedIngest(_log, preparer, _shards, ending => _connections.End(ending, logger), metrics, timeProvider, logger);
+        _feed = new BrokerFeedReader(broker, _log, _ingest, () => _connections.CloseAll(CloseReason.Shutdown), metrics, timeProvider, logger);
         _planner = new ReplayPlanner(broker, _log, preparer, replay, timeProvider, logger);
         _sweeps = new HeartbeatsAndDrain(_connections, timeProvider, logger);
+        _brokerState = new BrokerStateWatch(broker, logger);
+        metrics.TrackBroker(() => IsOpen && broker.Health.IsAvailable);
     }
 
     public bool IsOpen => _feed.WhenOpen.IsCompletedSuccessfully;
@@ -104,6 +107,9 @@ internal sealed class EventHub
 
     /// <summary>Sends a heartbeat to every connection that has been silent for its stream's interval.</summary>
     public void SendHeartbeats() => _sweeps.SendHeartbeats();
+
+    /// <summary>Logs a change of the broker's availability (once per change).</summary>
+    public void CheckBrokerState() => _brokerState.Check();
 
     /// <summary>Stops accepting streams and asks every open stream to close with a retry hint.</summary>
     public void BeginDrain() => _sweeps.BeginDrain();

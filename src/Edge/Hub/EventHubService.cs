@@ -43,6 +43,7 @@ internal sealed class EventHubService : BackgroundService
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
                 _hub.SendHeartbeats();
+                _hub.CheckBrokerState();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

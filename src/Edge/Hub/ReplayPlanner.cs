@@ -40,6 +40,7 @@ internal sealed partial class ReplayPlanner(IEventBroker broker, PartitionLog lo
         }
 
         var events = new List<PreparedEvent>();
+        var fromBroker = 0;
         string? gap = null;
         for (var i = 0; i < connection.Partitions.Length; i++)
         {
@@ -84,9 +85,11 @@ internal sealed partial class ReplayPlanner(IEventBroker broker, PartitionLog lo
                 continue;
             }
 
+            var before = events.Count;
             if (await TryReadBackAsync(connection, partition, from, to, events, cancellationToken).ConfigureAwait(false))
             {
                 connection.Offsets[i] = from;
+                fromBroker += events.Count - before;
             }
             else
             {
@@ -94,7 +97,7 @@ internal sealed partial class ReplayPlanner(IEventBroker broker, PartitionLog lo
             }
         }
 
-        return new ReplayPlan(events, gap);
+        return new ReplayPlan(events, gap, fromBroker);
     }
 
     private async Task<bool> CatchUpAsync(PartitionState state, long offset, CancellationToken cancellationToken)

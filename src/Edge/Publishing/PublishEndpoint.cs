@@ -19,7 +19,7 @@ namespace Edge.Publishing;
 internal sealed partial class PublishEndpoint(IEventBroker broker, EdgeMetrics metrics, IOptions<EdgeOptions> options, Auth.StreamAuthenticator authenticator, ILogger<PublishEndpoint> logger)
 {
     private readonly PublishOptions _options = options.Value.Publish;
-    private readonly byte[][] _keys = options.Value.Publish.ApiKeys.Select(Encoding.UTF8.GetBytes).ToArray();
+    private readonly ApiKeys _keys = new(options.Value.Publish.ApiKeys);
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -177,7 +177,7 @@ internal sealed partial class PublishEndpoint(IEventBroker broker, EdgeMetrics m
                 var index = 0;
                 foreach (var element in root.EnumerateArray())
                 {
-                    if (EnvelopeParser.TryRead(element, $"[{index}].", errors, out var envelope))
+                    if (EnvelopeParser.TryRead(element, $"[{index}].", errors, out var envelope) && IsEvent(envelope, $"[{index}].", errors))
                     {
                         if (refuse?.Invoke(envelope) is { } refusal)
                         {
@@ -190,7 +190,7 @@ internal sealed partial class PublishEndpoint(IEventBroker broker, EdgeMetrics m
                     index++;
                 }
             }
-            else if (EnvelopeParser.TryRead(root, string.Empty, errors, out var envelope))
+            else if (EnvelopeParser.TryRead(root, string.Empty, errors, out var envelope) && IsEvent(envelope, string.Empty, errors))
             {
                 if (refuse?.Invoke(envelope) is { } refusal)
                 {
@@ -204,32 +204,27 @@ internal sealed partial class PublishEndpoint(IEventBroker broker, EdgeMetrics m
         }
     }
 
-    private async Task<bool> IsAuthorizedAsync(HttpContext context)
+    /// <summary>Control records need the admin key: the publish API refuses them.</summary>
+    private static bool IsEvent(EventEnvelope envelope, string path, List<EnvelopeError> errors)
     {
-        var request = context.Request;
-        string? presented = null;
-        var authorization = request.Headers.Authorization.ToString();
-        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        if (envelope.Control is null)
         {
-            presented = authorization["Bearer ".Length..].Trim();
-        }
-        else if (request.Headers.TryGetValue("X-Edge-Key", out var key))
-        {
-            presented = key.ToString();
+            return true;
         }
 
-        if (string.IsNullOrEmpty(presented))
+        errors.Add(new EnvelopeError(path + "control", "control records are sent through the admin API (Edge:Admin), not the publish API"));
+        return false;
+    }
+
+    private async Task<bool> IsAuthorizedAsync(HttpContext context)
+    {
+        var presented = ApiKeys.Presented(context.Request);
+        if (presented is null)
         {
             return false;
         }
 
-        var presentedBytes = Encoding.UTF8.GetBytes(presented);
-        var match = false;
-        foreach (var expected in _keys)
-        {
-            match |= CryptographicOperations.FixedTimeEquals(presentedBytes, expected);
-        }
-
+        var match = _keys.Contains(presented);
         if (match || _options.Jwt is null || presented.Count(c => c == '.') != 2)
         {
             return match;

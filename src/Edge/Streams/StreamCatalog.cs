@@ -24,9 +24,13 @@ internal sealed class StreamCatalog
         {
             edge.Health.LivePath.TrimEnd('/'),
             edge.Health.ReadyPath.TrimEnd('/'),
-            "/_edge/metrics",
+            edge.Metrics.Path.TrimEnd('/'),
             edge.Publish.Path.TrimEnd('/'),
         };
+        if (!string.IsNullOrEmpty(edge.Metrics.JsonPath))
+        {
+            _reservedPaths.Add(edge.Metrics.JsonPath.TrimEnd('/'));
+        }
     }
 
     public IReadOnlyList<StreamDefinition> Streams { get; }

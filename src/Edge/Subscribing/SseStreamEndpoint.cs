@@ -113,7 +113,7 @@ internal sealed partial class SseStreamEndpoint(EventHub hub, StreamAccess acces
 
                 if (plan.GapReason is { } reason)
                 {
-                    metrics.Gap();
+                    metrics.Gap(reason);
                     Log.GapSignalled(logger, connection.Id, stream.Name, reason);
                     connection.WriteRaw(SseFrameEncoder.Event(stream.Options.GapEvent, $$"""{"reason":"{{reason}}"}""", connection.Cursor));
                     wroteCursor = true;
@@ -132,6 +132,7 @@ internal sealed partial class SseStreamEndpoint(EventHub hub, StreamAccess acces
                     }
                 }
 
+                metrics.Replayed(plan.Events.Count - plan.FromBroker, plan.FromBroker);
                 if (written > 0)
                 {
                     metrics.Delivered(written);
@@ -185,6 +186,11 @@ internal sealed partial class SseStreamEndpoint(EventHub hub, StreamAccess acces
                     connection.WriteRaw(StreamRefusalWriter.ErrorFrame(StatusCodes.Status429TooManyRequests, "replaced-by-newer-stream", StreamRefusalWriter.RetryWithJitter(null, access.ReplacedRetryMilliseconds)));
                     await connection.FlushAsync(aborted).ConfigureAwait(false);
                     break;
+                case CloseReason.Ended:
+                    Log.EndedByControl(logger, connection.Id, connection.Stream.Name);
+                    connection.WriteRaw(StreamRefusalWriter.ErrorFrame(StatusCodes.Status401Unauthorized, "stream-ended", null));
+                    await connection.FlushAsync(aborted).ConfigureAwait(false);
+                    break;
                 case CloseReason.SlowConsumer:
                     metrics.SlowConsumer();
                     Log.SlowConsumer(logger, connection.Id, connection.Stream.Name, connection.Stream.Options.QueueCapacity);
@@ -223,14 +229,18 @@ internal sealed partial class SseStreamEndpoint(EventHub hub, StreamAccess acces
 
     private async Task RefuseAsync(HttpContext context, StreamDefinition stream, StreamRefusal refusal)
     {
-        metrics.StreamRejected();
-        Log.StreamRefused(logger, stream.Name, refusal.Status, refusal.Reason, context.Connection.RemoteIpAddress?.ToString());
+        metrics.StreamRejected(stream.Name, refusal.MetricReason);
+        if (!refusal.Logged)
+        {
+            Log.StreamRefused(logger, stream.Name, refusal.Status, refusal.Reason, context.Connection.RemoteIpAddress?.ToString());
+        }
+
         await StreamRefusalWriter.WriteAsync(context, stream, refusal).ConfigureAwait(false);
     }
 
     private async Task RejectAsync(HttpContext context, StreamDefinition stream, int status, string title, string detail, TimeSpan? retryAfter = null)
     {
-        metrics.StreamRejected();
+        metrics.StreamRejected(stream.Name, StreamRefusal.BadRequestReason);
         Log.StreamRejected(logger, stream.Name, status, detail);
         await ProblemResponses.WriteAsync(context, status, title, detail, retryAfter: retryAfter).ConfigureAwait(false);
     }
@@ -257,6 +267,9 @@ internal sealed partial class SseStreamEndpoint(EventHub hub, StreamAccess acces
 
         [LoggerMessage(EventId = EdgeEventIds.ConnectionReplaced, Level = LogLevel.Information, Message = "Stream {ConnectionId} on {Stream} closed to make room for a newer stream of the same user")]
         public static partial void Replaced(ILogger logger, long connectionId, string stream);
+
+        [LoggerMessage(EventId = EdgeEventIds.StreamEndedByControl, Level = LogLevel.Debug, Message = "Stream {ConnectionId} on {Stream} closed: an end-streams control record named its user or session")]
+        public static partial void EndedByControl(ILogger logger, long connectionId, string stream);
 
         [LoggerMessage(EventId = EdgeEventIds.GapSignalled, Level = LogLevel.Information, Message = "Stream {ConnectionId} on {Stream} resumed with a gap: {Reason}")]
         public static partial void GapSignalled(ILogger logger, long connectionId, string stream, string reason);

@@ -39,8 +39,10 @@ internal sealed class EdgeKestrelSetup(IConfiguration configuration, IOptions<Ed
             kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http1);
         }
 
+        var kestrelOnly = services.GetService<KestrelOnlyEndpoints>();
         if (TlsOptionsValidator.KestrelEndpointsConfigured(configuration))
         {
+            ListenForMetrics(kestrel, kestrelOnly);
             // Kestrel binds Kestrel:Endpoints (and warns that they replace Edge:Urls); Edge:Urls is
             // given to it as before, so the warning names them.
             return;
@@ -49,13 +51,36 @@ internal sealed class EdgeKestrelSetup(IConfiguration configuration, IOptions<Ed
         var errors = new List<string>();
         var addresses = ListenAddress.ParseAll(configuration[$"{EdgeOptions.SectionName}:Urls"] ?? new EdgeOptions().Urls, "Edge:Urls", priorKnowledge: false, errors);
         addresses.AddRange(ListenAddress.ParseAll(http2.PriorKnowledgeUrls, $"{EdgeHttp2Options.SectionName}:PriorKnowledgeUrls", priorKnowledge: true, errors));
-        var kestrelOnly = services.GetService<KestrelOnlyEndpoints>();
         var selector = addresses.Any(a => a.Kind == ListenKind.Https) ? services.GetRequiredService<TlsCertificateSelector>() : null;
         var idleBuffers = selector is null ? null : services.GetRequiredService<TlsIdleBuffers>();
         foreach (var address in addresses)
         {
             Listen(kestrel, address, endpoint => Configure(endpoint, address, http2, protocols, selector, idleBuffers, kestrelOnly));
         }
+
+        ListenForMetrics(kestrel, kestrelOnly);
+    }
+
+    /// <summary>Binds <c>Edge:Metrics:Url</c>, plain HTTP/1.1 and never through the stream fast path.</summary>
+    private void ListenForMetrics(KestrelServerOptions kestrel, KestrelOnlyEndpoints? kestrelOnly)
+    {
+        var metrics = services.GetRequiredService<IOptions<EdgeOptions>>().Value.Metrics;
+        if (!metrics.Enabled || string.IsNullOrEmpty(metrics.Url))
+        {
+            return;
+        }
+
+        if (!ListenAddress.TryParse(metrics.Url, priorKnowledge: false, out var address, out var error) || address.Kind != ListenKind.Http)
+        {
+            throw new InvalidOperationException($"Edge:Metrics:Url: {error ?? "must be an http:// address"}.");
+        }
+
+        var listener = services.GetRequiredService<Diagnostics.MetricsListener>();
+        Listen(kestrel, address, endpoint =>
+        {
+            Configure(endpoint, address, http2Options.Value, default, null, null, kestrelOnly);
+            listener.Bind(endpoint);
+        });
     }
 
     private static void Listen(KestrelServerOptions kestrel, ListenAddress address, Action<ListenOptions> configure)

@@ -16,7 +16,7 @@ public sealed class BrokerFeedReaderTests
 
     public BrokerFeedReaderTests()
     {
-        _reader = new BrokerFeedReader(_kit.Broker, _kit.Partitions, _kit.Ingest, () => _kit.Connections.CloseAll(CloseReason.Shutdown), _kit.Time, _logs.CreateLogger("Edge.Hub.EventHub"));
+        _reader = new BrokerFeedReader(_kit.Broker, _kit.Partitions, _kit.Ingest, () => _kit.Connections.CloseAll(CloseReason.Shutdown), _kit.Metrics, _kit.Time, _logs.CreateLogger("Edge.Hub.EventHub"));
     }
 
     [Fact]

@@ -289,7 +289,7 @@ public sealed class StreamDeliveryTests
         await client.ReadEventsAsync(2, Wait);
 
         using var http = edge.CreateClient();
-        using var json = JsonDocument.Parse(await http.GetStringAsync("/_edge/metrics"));
+        using var json = JsonDocument.Parse(await http.GetStringAsync("/_edge/metrics.json"));
         var counters = json.RootElement.GetProperty("counters");
         Assert.Equal(2, counters.GetProperty("eventsDelivered").GetInt64());
         Assert.Equal(2, counters.GetProperty("eventsPublished").GetInt64());

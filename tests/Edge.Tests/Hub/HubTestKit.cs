@@ -34,8 +34,8 @@ internal sealed class HubTestKit
         Preparer = new RecordPreparer(Replay, Partitions);
         var index = new ChannelIndex();
         Connections = new ConnectionRegistry(Broker, Partitions, index, Metrics, Time);
-        Shards = new DispatchShards(index, Metrics, shards);
-        Ingest = new FeedIngest(Partitions, Preparer, Shards, Metrics, NullLogger.Instance);
+        Shards = new DispatchShards(index, Metrics, Time, shards);
+        Ingest = new FeedIngest(Partitions, Preparer, Shards, ending => Connections.End(ending, NullLogger.Instance), Metrics, Time, NullLogger.Instance);
     }
 
     public FakeTimeProvider Time { get; } = new(DateTimeOffset.Parse("2026-11-24T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));

@@ -68,7 +68,7 @@ public static class EnvelopeParser
         }
 
         var errorCount = errors.Count;
-        string? channel = null, eventName = null, userId = null, sessionId = null, id = null;
+        string? channel = null, eventName = null, userId = null, sessionId = null, id = null, control = null;
         int? retry = null;
         var data = EnvelopeData.Empty;
 
@@ -96,6 +96,9 @@ public static class EnvelopeParser
                     break;
                 case "data":
                     data = ReadData(property.Value, path + "data", errors);
+                    break;
+                case "control":
+                    control = ReadString(property.Value, path + "control", errors, allowNumber: false);
                     break;
                 default:
                     // Unknown fields are ignored so that publishers may carry their own metadata.
@@ -135,6 +138,18 @@ public static class EnvelopeParser
             errors.Add(new EnvelopeError(path + "id", $"must be 1 to {EnvelopeLimits.MaxIdLength} characters without control characters"));
         }
 
+        if (control is not null)
+        {
+            if (control != EventEnvelope.EndStreamsControl)
+            {
+                errors.Add(new EnvelopeError(path + "control", $"must be '{EventEnvelope.EndStreamsControl}'"));
+            }
+            else if (userId is null && sessionId is null)
+            {
+                errors.Add(new EnvelopeError(path + "control", "end-streams needs userId or sessionId"));
+            }
+        }
+
         channel ??= userId is not null ? EventEnvelope.UserChannel(userId)
             : sessionId is not null ? EventEnvelope.SessionChannel(sessionId)
             : null;
@@ -157,6 +172,7 @@ public static class EnvelopeParser
             SessionId = sessionId,
             Retry = retry,
             Id = id,
+            Control = control,
         };
         return true;
     }

@@ -24,6 +24,11 @@ public static class EnvelopeWriter
                 writer.WriteString("id", envelope.Id);
             }
 
+            if (envelope.Control is not null)
+            {
+                writer.WriteString("control", envelope.Control);
+            }
+
             writer.WriteString("channel", envelope.Channel);
             writer.WriteString("event", envelope.Event);
             writer.WritePropertyName("data");

@@ -11,6 +11,9 @@ public sealed class EventEnvelope
 {
     public const string DefaultEvent = "message";
 
+    /// <summary>The control record that closes every stream of <see cref="UserId"/> or <see cref="SessionId"/> on every instance.</summary>
+    public const string EndStreamsControl = "end-streams";
+
     /// <summary>
     /// The channel the event is published on. When the publisher gave none, the personal
     /// channel of <see cref="UserId"/> (<c>user:{id}</c>) or <see cref="SessionId"/> (<c>session:{id}</c>).
@@ -34,6 +37,13 @@ public sealed class EventEnvelope
 
     /// <summary>The publisher's message id, used to drop duplicates of a retried publish.</summary>
     public string? Id { get; init; }
+
+    /// <summary>
+    /// Set on a control record instead of an event, read by every instance from the log:
+    /// <see cref="EndStreamsControl"/> (<c>{"control":"end-streams","userId":"12345"}</c>) closes every
+    /// stream of that user (or of <see cref="SessionId"/>). No stream receives it as an event.
+    /// </summary>
+    public string? Control { get; init; }
 
     public static string UserChannel(string userId) => "user:" + userId;
 

@@ -274,7 +274,7 @@ public sealed class KafkaEdgeEndToEndTests
 
         var events = await client.ReadEventsAsync(3, Wait);
         using var http = edge.CreateClient();
-        using var metrics = JsonDocument.Parse(await http.GetStringAsync("_edge/metrics", cts.Token));
+        using var metrics = JsonDocument.Parse(await http.GetStringAsync("_edge/metrics.json", cts.Token));
 
         Assert.Equal(["first", "second", "third"], events.Select(e => e.Data));
         var counters = metrics.RootElement.TryGetProperty("counters", out var nested) ? nested : metrics.RootElement;
@@ -363,6 +363,19 @@ public sealed class KafkaEdgeEndToEndTests
             Assert.True(DateTime.UtcNow < deadline, "the edge did not become ready: " + await ready.Content.ReadAsStringAsync(cancellationToken));
             await Task.Delay(100, cancellationToken);
         }
+    }
+
+    [Fact]
+    [Trait("Category", "Operations")]
+    public async Task EndStreams_ThroughTheAdminCallAndAsABrokerNativeControlMessage_EndsThemOnBothInstances()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var topic = KafkaFixture.NewTopicName("edge-end");
+        await _kafka.CreateTopicAsync(topic, 3);
+        await using var a = await StartEdgeAsync(_kafka.BootstrapServers, topic, cts.Token, ("Edge:Admin:ApiKeys:0", EndStreamsScenario.AdminKey));
+        await using var b = await StartEdgeAsync(_kafka.BootstrapServers, topic, cts.Token, ("Edge:Admin:ApiKeys:0", EndStreamsScenario.AdminKey));
+
+        await EndStreamsScenario.RunAsync(a, b, json => _kafka.PublishRawAsync(topic, "session:s1", Encoding.UTF8.GetBytes(json), cts.Token), PublishKey);
     }
 
     private static async Task<EdgeTestHost> StartEdgeAsync(string bootstrap, string topic, CancellationToken cancellationToken, params (string Key, string? Value)[] overrides)

@@ -38,6 +38,20 @@ public sealed class RabbitMqEdgeEndToEndTests(RabbitMqFixture rabbit, ITestOutpu
     }
 
     [Fact]
+    [Trait("Category", "Operations")]
+    public async Task EndStreams_ThroughTheAdminCallAndAsABrokerNativeControlMessage_EndsThemOnBothInstances()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var stream = NewStream();
+        var settings = Settings(stream);
+        settings["Edge:Admin:ApiKeys:0"] = EndStreamsScenario.AdminKey;
+        await using var a = await EdgeTestHost.StartAsync(settings, cts.Token);
+        await using var b = await EdgeTestHost.StartAsync(settings, cts.Token);
+
+        await EndStreamsScenario.RunAsync(a, b, json => rabbit.PublishRawAsync(stream, System.Text.Encoding.UTF8.GetBytes(json), Guid.NewGuid().ToString("N"), stream + ".x", cts.Token), PublishKey);
+    }
+
+    [Fact]
     public async Task TwoEdgesOnOneStream_AClientOnEachReceivesEveryEventInOrder()
     {
         var stream = NewStream();
@@ -285,7 +299,7 @@ public sealed class RabbitMqEdgeEndToEndTests(RabbitMqFixture rabbit, ITestOutpu
     private static async Task<long> MalformedCountAsync(EdgeTestHost edge, CancellationToken cancellationToken)
     {
         using var client = edge.CreateClient();
-        using var document = JsonDocument.Parse(await client.GetStringAsync("_edge/metrics", cancellationToken));
+        using var document = JsonDocument.Parse(await client.GetStringAsync("_edge/metrics.json", cancellationToken));
         var counters = document.RootElement.TryGetProperty("counters", out var nested) ? nested : document.RootElement;
         return counters.GetProperty("recordsMalformed").GetInt64();
     }

@@ -26,6 +26,25 @@ public sealed class EnvelopeParserTests
     }
 
     [Fact]
+    public void TryParse_EndStreamsControl_TargetsItsUserOnItsPersonalChannel_AndRoundTrips()
+    {
+        Assert.True(Parse("""{"control":"end-streams","userId":"12345"}""", out var e, out _));
+        Assert.Equal((EventEnvelope.EndStreamsControl, "user:12345", "12345"), (e!.Control, e.Channel, e.UserId));
+
+        Assert.True(EnvelopeParser.TryParse(EnvelopeWriter.ToUtf8Json(e), out var again, out _));
+        Assert.Equal((e.Control, e.Channel, e.UserId), (again!.Control, again.Channel, again.UserId));
+    }
+
+    [Theory]
+    [InlineData("""{"control":"end-streams","channel":"orders"}""", "end-streams needs userId or sessionId")]
+    [InlineData("""{"control":"reboot","userId":"u1"}""", "must be 'end-streams'")]
+    public void TryParse_BadControl_NamesTheField(string json, string message)
+    {
+        Assert.False(Parse(json, out _, out var error));
+        Assert.Equal(("control", message), (error!.Field, error.Message));
+    }
+
+    [Fact]
     public void TryParse_NullData_IsTheJsonValueNull()
     {
         Assert.True(Parse("""{"channel":"c","data":null}""", out var e, out _));
