@@ -303,7 +303,7 @@ public sealed class StreamDeliveryTests
         using var http = edge.CreateClient();
         await using (var client = await SseTestClient.ConnectAsync(edge.BaseAddress, "/events?channels=m&userId=u1"))
         {
-            using var open = JsonDocument.Parse(await http.GetStringAsync("/_edge/metrics"));
+            using var open = JsonDocument.Parse(await http.GetStringAsync("/_edge/metrics.json"));
             var limits = open.RootElement.GetProperty("limits");
             Assert.Equal(1, limits.GetProperty("streams").GetInt32());
             Assert.Equal(1, limits.GetProperty("users").GetInt32());
@@ -313,7 +313,7 @@ public sealed class StreamDeliveryTests
         JsonElement after;
         do
         {
-            using var json = JsonDocument.Parse(await http.GetStringAsync("/_edge/metrics"));
+            using var json = JsonDocument.Parse(await http.GetStringAsync("/_edge/metrics.json"));
             after = json.RootElement.GetProperty("limits").Clone();
             if (after.GetProperty("streams").GetInt32() == 0)
             {
