@@ -39,7 +39,9 @@ internal static class BrokerFaultScenario
 
         try
         {
-            var args = run.BrokerArgs(broker, log, rabbitViaRelay).Append("--Edge:Publish:RetryAfterSeconds=1").ToArray();
+            // Publishes must fail within the cut (the Kafka default waits 10 s for delivery reports).
+            var args = run.BrokerArgs(broker, log, rabbitViaRelay).Append("--Edge:Publish:RetryAfterSeconds=1")
+                .Append(broker == "kafka" ? "--Edge:Broker:Kafka:PublishTimeout=00:00:03" : "--Edge:Broker:RabbitMq:PublishTimeout=00:00:03").ToArray();
             await using var a = EdgeProcess.Start(run, $"fault-{broker}-a", run.NextPort(), args);
             await using var b = EdgeProcess.Start(run, $"fault-{broker}-b", run.NextPort(), args);
             if (!await a.WaitReadyAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false) || !await b.WaitReadyAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false))
