@@ -112,12 +112,10 @@ public static class EdgeApplicationExtensions
         }
 
         var proxyErrors = app.Services.GetRequiredService<ProxyErrorResponder>();
-        var metrics = app.Services.GetRequiredService<EdgeMetrics>();
         app.MapReverseProxy(proxy =>
         {
-            // The steps MapReverseProxy() runs by default, behind the ones that count proxy errors
-            // and fill an empty error answer.
-            proxy.Use(next => context => ProxyErrorCounting.InvokeAsync(context, next, metrics));
+            // The steps MapReverseProxy() runs by default, behind the one that counts proxy errors
+            // and fills an empty error answer.
             proxy.Use(proxyErrors.InvokeAsync);
             proxy.UseSessionAffinity();
             proxy.UseLoadBalancing();

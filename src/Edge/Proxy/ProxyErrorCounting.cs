@@ -3,28 +3,11 @@ using Yarp.ReverseProxy.Forwarder;
 
 namespace Edge.Proxy;
 
-/// <summary>Counts proxied requests YARP could not complete (<c>edge.proxy.errors</c>, by YARP's error), at the head of its pipeline.</summary>
+/// <summary>Counts proxied requests YARP could not complete (<c>edge.proxy.errors</c>, by YARP's error), for <see cref="ProxyErrorResponder"/>.</summary>
 internal static class ProxyErrorCounting
 {
-    public static Task InvokeAsync(HttpContext context, RequestDelegate next, EdgeMetrics metrics)
-    {
-        var proxied = next(context);
-        if (!proxied.IsCompletedSuccessfully)
-        {
-            return CountWhenDoneAsync(proxied, context, metrics);
-        }
-
-        Count(context, metrics);
-        return Task.CompletedTask;
-    }
-
-    private static async Task CountWhenDoneAsync(Task proxied, HttpContext context, EdgeMetrics metrics)
-    {
-        await proxied.ConfigureAwait(false);
-        Count(context, metrics);
-    }
-
-    private static void Count(HttpContext context, EdgeMetrics metrics)
+    /// <summary>Counts the request's forwarding error, if it has one.</summary>
+    public static void Count(HttpContext context, EdgeMetrics metrics)
     {
         if (context.Features.Get<IForwarderErrorFeature>() is { } error && error.Error != ForwarderError.None)
         {

@@ -15,13 +15,14 @@ namespace Edge.Proxy;
 /// asking for HTML a page saying what happened (with the demo on, what the edge is and what to
 /// configure; without it, nothing about the inside).
 /// </summary>
-internal sealed class ProxyErrorResponder(IOptions<EdgeOptions> options)
+internal sealed class ProxyErrorResponder(IOptions<EdgeOptions> options, Diagnostics.EdgeMetrics metrics)
 {
     private readonly EdgeOptions _options = options.Value;
 
     public async Task InvokeAsync(HttpContext context, Func<Task> next)
     {
         await next().ConfigureAwait(false);
+        ProxyErrorCounting.Count(context, metrics);
         if (context.Response.HasStarted || context.GetForwarderErrorFeature() is not { } error)
         {
             return;
